@@ -1,0 +1,123 @@
+"""deepcrn benchmark: compile time, exact and ODE time per example.
+
+Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--quick] [--json PATH]``).
+Prints a markdown table and writes JSON (default ``benchmarks/results/bench.json``).
+
+Networks are ternary with seeded random weights (P(0) = 1/3) and standard-normal biases and
+inputs. "exact/forward" is the time to evaluate N inputs through the CRN exactly divided by the
+NumPy forward pass of the network on the same inputs (float64, best of 3 each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deepcrn._io import atomic_write_text
+from deepcrn.compile import compile_network
+from deepcrn.network import Layer, Network
+from deepcrn.simulate import output_plan, simulate_ode
+
+
+def ternary_network(shape: tuple[int, ...], seed: int) -> Network:
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i, (a, b) in enumerate(zip(shape[:-1], shape[1:])):
+        last = i == len(shape) - 2
+        layers.append(Layer(rng.integers(-1, 2, size=(a, b)), rng.normal(size=b), "linear" if last else "relu"))
+    return Network(tuple(layers), "ternary")
+
+
+def best_of(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench(shape: tuple[int, ...], n_exact: int, n_ode: int, seed: int = 0) -> list[dict[str, object]]:
+    net = ternary_network(shape, seed)
+    x = np.random.default_rng(seed + 1).normal(size=(n_exact, shape[0]))
+    t_forward = best_of(lambda: net.forward(x))
+    reference = net.forward(x)
+    rows = []
+    for form in ("full", "reduced"):
+        t_compile = best_of(lambda: compile_network(net, form=form), repeat=2)  # noqa: B023
+        crn = compile_network(net, form=form)
+        plan = output_plan(crn)
+        t_plan = best_of(lambda: output_plan(crn), repeat=1)  # noqa: B023
+        t_exact = best_of(lambda: plan.outputs(plan.run_inputs(x)))  # noqa: B023
+        exact = plan.outputs(plan.run_inputs(x))
+        err = float(np.max(np.abs(exact - reference)))
+        start = time.perf_counter()
+        ode = simulate_ode(crn, x[:n_ode], rates="random", seed=seed, tol=1e-3, record=False)
+        t_ode = (time.perf_counter() - start) / n_ode
+        stats = crn.stats()
+        rows.append(
+            {
+                "network": "-".join(map(str, shape)),
+                "form": form,
+                "species": stats["n_species"],
+                "reactions": stats["n_reactions"],
+                "max_products": stats["max_products"],
+                "compile_s": t_compile,
+                "plan_s": t_plan,
+                "n_exact": n_exact,
+                "forward_s": t_forward,
+                "exact_s": t_exact,
+                "exact_per_example_us": 1e6 * t_exact / n_exact,
+                "exact_over_forward": t_exact / t_forward,
+                "exact_max_abs_err": err,
+                "n_ode": n_ode,
+                "ode_s_per_example": t_ode,
+                "ode_converged": int(ode.converged.sum()),
+                "ode_max_abs_err": float(np.max(np.abs(ode.outputs - reference[:n_ode]))),
+                "ode_mean_steps": float(ode.steps.mean()),
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--json", default=str(Path(__file__).parent / "results" / "bench.json"))
+    args = parser.parse_args(argv)
+    cases = [((4, 8, 3), 10_000, 20), ((196, 256, 256, 256, 10), 10_000, 1)]
+    if args.quick:
+        cases = [((4, 8, 3), 1000, 3), ((196, 64, 10), 1000, 1)]
+    rows = []
+    for shape, n_exact, n_ode in cases:
+        print(f"benchmarking {'-'.join(map(str, shape))} ...", file=sys.stderr, flush=True)
+        rows.extend(bench(shape, n_exact, n_ode))
+    header = (
+        "| network | form | species | reactions | compile (s) | exact, N inputs (s) | forward (s) | exact/forward "
+        "| exact max err | ODE s/example (random rates) | ODE max err |"
+    )
+    print(header)
+    print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
+    for r in rows:
+        print(
+            f"| {r['network']} | {r['form']} | {r['species']} | {r['reactions']} | {r['compile_s']:.3f} "
+            f"| {r['exact_s']:.3f} (N={r['n_exact']}) | {r['forward_s']:.4f} | {r['exact_over_forward']:.1f}x "
+            f"| {r['exact_max_abs_err']:.1e} | {r['ode_s_per_example']:.2f} ({r['ode_converged']}/{r['n_ode']} conv.) "
+            f"| {r['ode_max_abs_err']:.1e} |"
+        )
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "machine": platform.machine(), "numpy": np.__version__}
+    atomic_write_text(out, json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""The ``deepcrn`` command line. ``main(argv) -> exit code``; nothing imports this module.
+
+User errors print one line (``deepcrn: error: ...``) on stderr and exit with status 2, never a
+traceback, and never leave a partial output file (every write is atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .compile import FORMS, compile_network
+from .crn import CRN
+from .crn_text import load_crn, save_crn
+from .errors import DeepCRNError
+from .network import load_network
+from .simulate.equilibrium import equilibrium_outputs, output_plan
+from .simulate.ode import METHODS, simulate_ode
+from .simulate.rates import RATE_MODES
+from .tables import format_csv, read_csv, write_csv
+
+log = logging.getLogger("deepcrn")
+
+
+def _load_any_crn(path: str) -> CRN:
+    return load_crn(path)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    net = load_network(args.network)
+    lows = None
+    if args.shift:
+        lows = net.extra.get("input_lower_bounds")
+        if lows is None:
+            raise DeepCRNError(
+                f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"
+            )
+    start = time.perf_counter()
+    crn = compile_network(net, form=args.form, input_lower_bounds=lows)
+    elapsed = time.perf_counter() - start
+    if args.output:
+        save_crn(crn, args.output)
+        stats = crn.stats()
+        print(
+            f"wrote {args.output}: {stats['n_species']} species, {stats['n_reactions']} reactions "
+            f"({args.form} form, {elapsed:.2f} s)",
+            file=sys.stderr,
+        )
+    else:
+        from .crn_text import format_crn
+
+        sys.stdout.write(format_crn(crn))
+    return 0
+
+
+def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    if args.method == "exact":
+        return equilibrium_outputs(crn, x)
+    result = simulate_ode(
+        crn,
+        x,
+        rates=args.rates,
+        seed=args.seed,
+        tol=args.tol,
+        t_max=args.t_max,
+        record=False,
+        progress=len(x) > 1 and sys.stderr.isatty(),
+    )
+    bad = result.not_converged
+    if bad:
+        print(
+            f"deepcrn: warning: {len(bad)} of {len(x)} examples did not converge by t={args.t_max:g} "
+            f"(rows {', '.join(str(i + 1) for i in bad[:10])}{' ...' if len(bad) > 10 else ''})",
+            file=sys.stderr,
+        )
+    print(
+        f"ODE ({args.rates} rates): {len(x) - len(bad)}/{len(x)} converged to tol {args.tol:g}; "
+        f"stopping times {result.times.min():.3g}-{result.times.max():.3g}",
+        file=sys.stderr,
+    )
+    return result.outputs
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    crn = _load_any_crn(args.crn)
+    _, x = read_csv(args.inputs, n_columns=len(crn.inputs))
+    y = _evaluate(crn, x, args)
+    if args.output:
+        write_csv(args.output, crn.output_names, y)
+    else:
+        sys.stdout.write(format_csv(crn.output_names, y))
+    return 0
+
+
+def info_report(crn: CRN) -> dict[str, object]:
+    comps = crn.competitions()
+    cycle = crn.find_cycle()
+    return {
+        **crn.stats(),
+        "non_competitive": not comps,
+        "competing": [{"species": c.species, "reactions": [str(crn.reactions[i]) for i in c.reactions]} for c in comps],
+        "feed_forward": cycle is None,
+        "cycle": cycle,
+    }
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    crn = _load_any_crn(args.crn)
+    report = info_report(crn)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"{args.crn}")
+    for key in (
+        "n_species",
+        "n_reactions",
+        "n_unimolecular",
+        "n_bimolecular",
+        "n_higher_order",
+        "max_products",
+        "total_products",
+        "n_inputs",
+        "n_outputs",
+    ):
+        print(f"  {key:16s} {report[key]}")
+    if report["non_competitive"]:
+        print("  non-competitive  yes")
+    else:
+        comps = crn.competitions()
+        print(f"  non-competitive  NO: {len(comps)} species compete, e.g. {comps[0].species} in")
+        for i in comps[0].reactions:
+            print(f"                     #{i + 1}: {crn.reactions[i]}")
+    cycle = report["cycle"]
+    print("  feed-forward     " + ("yes" if cycle is None else f"NO: cycle {' -> '.join(cycle)}"))  # type: ignore[arg-type]
+    verdict = report["non_competitive"] and cycle is None
+    print("  rate-independent " + ("yes: the same equilibrium under any rates" if verdict else "not guaranteed"))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Compile the shipped example network and compare the CRN with the network."""
+    folder = resources.files("deepcrn") / "examples"
+    with resources.as_file(folder / "example-4-8-3.json") as path:
+        net = load_network(path)
+    with resources.as_file(folder / "example-inputs.csv") as path:
+        _, x = read_csv(path, n_columns=net.n_inputs)
+    print(f"example network {'-'.join(map(str, net.shape))} ({net.weight_kind} weights), {len(x)} inputs")
+    nn = net.forward(x)
+    for form in FORMS:
+        crn = compile_network(net, form=form)
+        s = crn.stats()
+        exact = equilibrium_outputs(crn, x, plan=output_plan(crn))
+        print(
+            f"{form:8s} CRN: {s['n_species']} species, {s['n_reactions']} reactions "
+            f"({s['n_unimolecular']} uni, {s['n_bimolecular']} bi), max products {s['max_products']}; "
+            f"exact vs NN: max |diff| {np.max(np.abs(exact - nn)):.2e}, "
+            f"same class {np.mean(exact.argmax(1) == nn.argmax(1)):.0%}"
+        )
+    crn = compile_network(net, form="reduced")
+    ode = simulate_ode(crn, x[:3], rates="random", seed=args.seed, tol=1e-4)
+    print(
+        f"ODE, random rates in [0.1, 10] (seed {args.seed}), 3 examples: max |CRN - NN| "
+        f"{np.max(np.abs(ode.outputs - nn[:3])):.2e}, converged {int(ode.converged.sum())}/3, "
+        f"times {', '.join(f'{t:.0f}' for t in ode.times)}"
+    )
+    return 0
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated widths like 8 or 64,32, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"widths must be positive, got {text!r}")
+    return widths
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import RunOptions, run_task
+
+    if args.task == "pattern" and not args.image:
+        raise DeepCRNError("task 'pattern' needs --image FILE (a black-and-white PNG mask)")
+    out = Path(args.out or f"runs/{args.task if args.task != 'pattern' else Path(args.image).stem}")
+    start = time.perf_counter()
+    m = run_task(
+        RunOptions(
+            task=args.task,
+            out=out,
+            seed=args.seed,
+            epochs=args.epochs,
+            hidden=args.hidden,
+            kind=args.weights,
+            loss=args.loss,
+            network=Path(args.network) if args.network else None,
+            n_ode=args.ode_examples,
+            image=args.image,
+            shift=args.shift,
+            train_subset=args.train_subset,
+            test_subset=args.test_subset,
+            progress=sys.stderr.isatty(),
+        )
+    )
+    ode = m["ode"]
+    print(
+        f"{m['task']}: network {m['network_shape']} ({m['weight_kind']}), CRN {m['n_species']} species, "
+        f"{m['n_reactions']} reactions (full form {m['n_reactions_full']})"
+    )
+    print(
+        f"  network test accuracy {m['nn_accuracy']:.4f} on {m['n_test']} examples; "
+        f"CRN (exact) {m['crn_accuracy']:.4f}; agreement {m['agreement']:.4f}; max |CRN - NN| {m['max_abs_diff']:.2e}"
+    )
+    print(
+        f"  ODE, random rates: {ode['n']} examples, agreement {ode['agreement']:.4f}, converged "
+        f"{ode['converged']}/{ode['n']}, max |CRN - NN| {ode['max_abs_diff']:.2e}"
+    )
+    print(f"  wrote {out}/ (report.md, metrics.json, plots) in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepcrn", description="Compile ReLU networks into rate-independent chemical reaction networks."
+    )
+    parser.add_argument("--version", action="version", version=f"deepcrn {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("compile", help="network JSON -> CRN text")
+    p.add_argument("network", help="network file (deepcrn-network JSON)")
+    p.add_argument("-o", "--output", help="CRN text file to write (default: stdout)")
+    p.add_argument("--form", choices=FORMS, default="reduced", help="reduced (default) or full construction")
+    p.add_argument(
+        "--shift", action="store_true", help="input shift: one species per input, using the file's 'input_lower_bounds'"
+    )
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("evaluate", help="CRN outputs for a CSV of inputs")
+    p.add_argument("crn", help="CRN text file")
+    p.add_argument("--inputs", required=True, help="CSV: header, one row per example, one column per input")
+    p.add_argument("--method", choices=("exact", "ode"), default="exact")
+    p.add_argument(
+        "--rates",
+        choices=RATE_MODES,
+        default="given",
+        help="ODE rate constants: given (the file's, default 1), unit, random (log-uniform 0.1-10)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for --rates random")
+    p.add_argument("--tol", type=float, default=1e-3, help="ODE stopping tolerance on the outputs")
+    p.add_argument("--t-max", type=float, default=1e6, help="ODE time limit (units of 1/k)")
+    p.add_argument("--ode-method", choices=METHODS, default="BDF", help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", help="CSV file to write (default: stdout)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("info", help="CRN statistics and rate-independence verdicts")
+    p.add_argument("crn", help="CRN text file")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("run", help="train, compile, verify and report a task (the main job)")
+    p.add_argument("task", choices=("iris", "virus", "mnist", "heart", "pattern"))
+    p.add_argument("--out", help="output folder (default runs/TASK)")
+    p.add_argument("--image", help="PNG mask for the 'pattern' task")
+    p.add_argument("--network", help="use this network file instead of training")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, training and rate draws")
+    p.add_argument("--epochs", type=int, help="training epochs (default per task)")
+    p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
+    p.add_argument("--weights", choices=("binary", "ternary", "integer"), default="ternary")
+    p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
+    p.add_argument("--ode-examples", type=int, default=20, help="test examples simulated by ODE (default 20)")
+    p.add_argument(
+        "--shift",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="input shift (default: on for virus and mnist)",
+    )
+    p.add_argument("--train-subset", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--test-subset", type=int, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="compile the shipped example network and compare CRN and network")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="deepcrn: %(levelname)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except DeepCRNError as err:
+        print(f"deepcrn: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        target = f" {err.filename}" if getattr(err, "filename", None) else ""
+        print(f"deepcrn: error: cannot write{target}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deepcrn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

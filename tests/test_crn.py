@@ -1,0 +1,105 @@
+"""CRN records, the rate-independence checks and statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
+from deepcrn.crn_text import parse_crn
+from deepcrn.errors import CRNError, DataError
+
+
+def test_reaction_validates_and_merges() -> None:
+    r = Reaction((("A", 1), ("A", 1)), (("B", 2),))
+    assert r.reactants == (("A", 2),) and r.order == 2 and str(r) == "2 A -> 2 B"
+    with pytest.raises(CRNError, match="positive integer"):
+        Reaction((("A", 0),), ())
+    with pytest.raises(CRNError, match="positive integer"):
+        Reaction((("A", 1.5),), ())  # type: ignore[arg-type]
+    with pytest.raises(CRNError, match="not valid"):
+        Reaction((("1A", 1),), ())
+    with pytest.raises(CRNError, match="at least one reactant"):
+        Reaction((), (("A", 1),))
+    with pytest.raises(CRNError, match="rate constant"):
+        Reaction((("A", 1),), (), rate=-1.0)
+
+
+def test_crn_validates_declarations() -> None:
+    r = Reaction((("A", 1),), (("B", 1),))
+    with pytest.raises(CRNError, match="undeclared species B"):
+        CRN(("A",), (r,))
+    with pytest.raises(CRNError, match="declared twice"):
+        CRN(("A", "A", "B"), (r,))
+    with pytest.raises(CRNError, match="finite and >= 0"):
+        CRN(("A", "B"), (r,), {"A": -1.0})
+    with pytest.raises(CRNError, match="finite and >= 0"):
+        CRN(("A", "B"), (r,), {"A": float("nan")})
+    with pytest.raises(CRNError, match="encodes two inputs"):
+        CRN(("A", "B"), (r,), {}, (InputSpec("x", "A", "B"), InputSpec("z", "A")))
+    with pytest.raises(CRNError, match="two outputs are named y"):
+        CRN(("A", "B"), (r,), {}, (), (OutputSpec("y", "A", "B"), OutputSpec("y", "B", "A")))
+
+
+def test_competition_is_named() -> None:
+    crn = parse_crn("A -> B\nA + C -> D\nE -> F")
+    comps = crn.competitions()
+    assert [c.species for c in comps] == ["A"]
+    assert comps[0].reactions == (0, 1)
+    with pytest.raises(CRNError, match=r"species A is consumed by 2 reactions .*#1 A -> B; #2 A \+ C -> D"):
+        crn.check_rate_independent()
+
+
+def test_catalysts_do_not_compete() -> None:
+    # C catalyses two reactions but is never net-consumed: non-competitive.
+    crn = parse_crn("A + C -> B + C\nD + C -> E + C")
+    assert crn.is_non_competitive()
+    # ...but a reaction that net-consumes the catalyst makes it compete.
+    crn = parse_crn("A + C -> B + C\nC -> E")
+    assert [c.species for c in crn.competitions()] == ["C"]
+
+
+def test_cycles_are_named() -> None:
+    crn = parse_crn("A -> B\nB + X -> C\nC -> A\nD -> E")
+    cycle = crn.find_cycle()
+    assert cycle is not None and cycle[0] == cycle[-1] and set(cycle) == {"A", "B", "C"}
+    with pytest.raises(CRNError, match="not feed-forward: cycle"):
+        crn.check_rate_independent()
+    assert parse_crn("A -> 2 A").find_cycle() == ["A", "A"]
+    assert parse_crn("A + C -> B + C").is_feed_forward()
+
+
+def test_levels_are_topological() -> None:
+    crn = parse_crn("C -> D\nA -> B\nB -> C")
+    assert crn.reaction_levels() == [[1], [2], [0]]
+    with pytest.raises(CRNError, match="cycle"):
+        parse_crn("A -> B\nB -> A").reaction_levels()
+
+
+def test_initial_state_encodes_inputs() -> None:
+    crn = parse_crn("input x = P - N\ninput z = S + -1.5\ninit P = 0.25\nP -> 0\nN -> 0\nS -> 0")
+    state = crn.initial_state(np.array([[2.0, 0.5], [-3.0, -1.5]]))
+    idx = crn.index
+    assert state[0, idx["P"]] == 2.25 and state[0, idx["N"]] == 0 and state[0, idx["S"]] == 2.0
+    assert state[1, idx["P"]] == 0.25 and state[1, idx["N"]] == 3.0 and state[1, idx["S"]] == 0.0
+    with pytest.raises(DataError, match="expected \\(batch, 2\\)"):
+        crn.initial_state(np.ones((1, 3)))
+    with pytest.raises(DataError, match="input z of example 0 is NaN"):
+        crn.initial_state(np.array([[1.0, np.nan]]))
+    with pytest.raises(DataError, match="give input values"):
+        crn.initial_state(None)
+
+
+def test_stats() -> None:
+    crn = parse_crn("A -> B + 2 C\nB + C -> D\n2 D + E + F -> G")
+    s = crn.stats()
+    assert (s["n_reactions"], s["n_unimolecular"], s["n_bimolecular"], s["n_higher_order"]) == (3, 1, 1, 1)
+    assert (s["max_products"], s["total_products"], s["max_product_species"]) == (3, 5, 2)
+
+
+def test_with_rates() -> None:
+    crn = parse_crn("A -> B\nB -> C")
+    assert crn.rate_constants().tolist() == [1.0, 1.0]
+    assert crn.with_rates([2.0, 3.0]).rate_constants().tolist() == [2.0, 3.0]
+    with pytest.raises(CRNError, match="expected 2 rate constants"):
+        crn.with_rates([1.0])

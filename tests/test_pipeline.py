@@ -1,0 +1,153 @@
+"""Fast versions of every `deepcrn run` task: the whole pipeline, asserting exact agreement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deepcrn.cli import main
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def check_outputs(folder: Path, pattern: bool = False) -> dict:  # type: ignore[type-arg]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for key in ("nn_accuracy", "crn_accuracy", "agreement", "n_species", "n_reactions", "n_test"):
+        assert key in metrics
+    assert metrics["agreement"] == 1.0
+    assert metrics["crn_accuracy"] == metrics["nn_accuracy"]
+    names = {"network.json", "crn.txt", "report.md", "training.png", "kinetics.png", "confusion.png"}
+    if pattern:
+        names.add("pattern.png")
+    assert names <= {p.name for p in folder.iterdir()}
+    assert (folder / "kinetics.png").read_bytes()[:4] == b"\x89PNG"
+    return metrics
+
+
+def test_iris_end_to_end(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(["run", "iris", "--out", str(tmp_path), "--epochs", "60", "--ode-examples", "3"], capsys)
+    assert code == 0, out
+    m = check_outputs(tmp_path)
+    assert m["n_test"] == 45 and m["ode"]["n"] == 3 and m["ode"]["agreement"] == 1.0
+    assert "agreement 1.0000" in out
+    # Reusing the trained network gives the same verification.
+    code, _, _ = run(
+        [
+            "run",
+            "iris",
+            "--out",
+            str(tmp_path / "again"),
+            "--network",
+            str(tmp_path / "network.json"),
+            "--ode-examples",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["nn_accuracy"] == m["nn_accuracy"] and again["agreement"] == 1.0
+
+
+def test_virus_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["run", "virus", "--out", str(tmp_path), "--epochs", "15", "--ode-examples", "2"], capsys)
+    assert code == 0, err
+    m = check_outputs(tmp_path)
+    assert m["n_test"] == 104 and m["input_shift"] is True
+
+
+def test_mnist_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(
+        [
+            "run",
+            "mnist",
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "2",
+            "--hidden",
+            "16",
+            "--train-subset",
+            "800",
+            "--test-subset",
+            "500",
+            "--ode-examples",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    m = check_outputs(tmp_path)
+    assert m["n_test"] == 500 and m["network_shape"] == "196-16-10"
+
+
+def test_heart_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(["run", "heart", "--out", str(tmp_path), "--epochs", "40", "--ode-examples", "2"], capsys)
+    assert code == 0, err
+    m = check_outputs(tmp_path, pattern=True)
+    assert m["n_test"] == 255 and "Joseph Wain" in m["credit"]
+
+
+def test_pattern_from_any_image(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    image = data_root / "patterns" / "lightning.png"
+    code, _, err = run(
+        [
+            "run",
+            "pattern",
+            "--image",
+            str(image),
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "20",
+            "--ode-examples",
+            "1",
+            "--hidden",
+            "8",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    check_outputs(tmp_path, pattern=True)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "pattern"], "needs --image"),
+        (["run", "pattern", "--image", "/nonexistent.png"], "no such file"),
+        (["run", "iris", "--network", "/nonexistent.json"], "cannot read network file"),
+    ],
+)
+def test_run_user_errors(tmp_path: Path, capsys, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run([*args, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_run_missing_dataset(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DEEPCRN_DATA", str(tmp_path / "none"))
+    code, _, err = run(["run", "virus", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "DEEPCRN_DATA" in err and str(tmp_path / "none" / "gse73072") in err
+
+
+def test_run_network_of_wrong_shape(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from .strategies import random_network
+
+    path = tmp_path / "n.json"
+    random_network(np.random.default_rng(0), "ternary", [5, 3, 2]).save(path)
+    code, _, err = run(["run", "iris", "--network", str(path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "maps 5 inputs to 2 outputs" in err
+
+
+def test_unknown_task_is_an_argparse_error() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "cifar"])
+    assert info.value.code == 2

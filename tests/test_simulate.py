@@ -1,0 +1,135 @@
+"""Exact equilibrium and mass-action ODE, each checked against an independent computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from deepcrn.compile import compile_network
+from deepcrn.crn import CRN
+from deepcrn.crn_text import parse_crn
+from deepcrn.errors import CRNError, SimulationError
+from deepcrn.network import Network
+from deepcrn.simulate import equilibrium, equilibrium_outputs, random_rates, resolve_rates, simulate_ode
+from deepcrn.simulate.ode import MassAction
+
+from .strategies import inputs_for, networks
+
+
+def fire_one_by_one(crn: CRN, state: np.ndarray) -> np.ndarray:
+    """Independent reference: fire reactions one at a time in a topological order (pure Python)."""
+    order = [i for level in crn.reaction_levels() for i in level]
+    c = {s: float(v) for s, v in zip(crn.species, state)}
+    for i in order:
+        r = crn.reactions[i]
+        net = r.net()
+        if any(c[s] <= 0 for s, _ in r.reactants if net.get(s, 0) >= 0):
+            continue
+        extent = min(c[s] / -net[s] for s, _ in r.reactants if net.get(s, 0) < 0)
+        for s, change in net.items():
+            c[s] = max(c[s] + change * extent, 0.0)
+    return np.array([c[s] for s in crn.species])
+
+
+@given(st.data(), networks(max_width=12, max_hidden=3))
+def test_batched_equilibrium_equals_one_by_one_firing(data: st.DataObject, net: Network) -> None:
+    crn = compile_network(net, form=data.draw(st.sampled_from(["full", "reduced"])))
+    x = data.draw(inputs_for(net.n_inputs, max_batch=3))
+    batched = equilibrium(crn, x)
+    for row, start in zip(batched, crn.initial_state(x)):
+        np.testing.assert_allclose(row, fire_one_by_one(crn, start), rtol=1e-12, atol=1e-12)
+
+
+def test_equilibrium_by_hand() -> None:
+    crn = parse_crn("init A = 3\ninit B = 1\ninit C = 2\nA + 2 B -> D\nC + D -> 2 E\nE + K -> F + K")
+    final = dict(zip(crn.species, equilibrium(crn)[0]))
+    assert final["A"] == 2.5 and final["B"] == 0 and final["D"] == 0 and final["C"] == 1.5
+    assert final["E"] == 1.0 and final["F"] == 0.0  # the catalyst K is absent: E + K never fires
+    crn2 = parse_crn("init A = 1\ninit K = 0.1\nA + K -> B + K")
+    assert dict(zip(crn2.species, equilibrium(crn2)[0]))["B"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("A -> B\nA -> C", "competitive: species A"),
+        ("A -> B\nB -> A", "not feed-forward"),
+        ("A -> A + B", "never stops"),
+    ],
+)
+def test_equilibrium_refuses_rate_dependent_crns(text: str, message: str) -> None:
+    with pytest.raises(CRNError, match=message):
+        equilibrium(parse_crn(text))
+
+
+def test_mass_action_rhs_and_jacobian_against_independent_code() -> None:
+    crn = parse_crn("A + 2 B -> C  [k=2.0]\nC -> A + D  [k=0.5]\n3 D + A -> B [k=1.5]")
+    c = np.array([0.7, 1.3, 0.4, 0.9])  # A B C D
+    model = MassAction(crn, crn.rate_constants())
+    a, b, cc, d = c
+    r = [2.0 * a * b**2, 0.5 * cc, 1.5 * d**3 * a]
+    expected = np.array([-r[0] + r[1] - r[2], -2 * r[0] + r[2], r[0] - r[1], r[1] - 3 * r[2]])
+    np.testing.assert_allclose(model.rhs(0, c), expected, rtol=1e-14)
+    eps = 1e-7
+    numeric = np.column_stack([(model.rhs(0, c + eps * e) - model.rhs(0, c - eps * e)) / (2 * eps) for e in np.eye(4)])
+    np.testing.assert_allclose(model.jacobian(0, c).toarray(), numeric, rtol=1e-6, atol=1e-8)
+
+
+@settings(max_examples=12)
+@given(st.data(), networks(max_width=6, max_hidden=2), st.sampled_from(["unit", "random"]), st.booleans())
+def test_ode_endpoints_match_exact(data: st.DataObject, net: Network, rates: str, full: bool) -> None:
+    crn = compile_network(net, form="full" if full else "reduced")
+    x = data.draw(inputs_for(net.n_inputs, max_batch=2))
+    seed = data.draw(st.integers(0, 1000))
+    res = simulate_ode(crn, x, rates=rates, seed=seed, tol=1e-4)  # type: ignore[arg-type]
+    assert res.converged.all(), res.residual
+    np.testing.assert_allclose(res.outputs, equilibrium_outputs(crn, x), atol=1e-3)
+    assert len(res.trajectories) == len(x) and res.trajectories[0][1].shape[1] == net.n_outputs
+
+
+def test_ode_agrees_with_solve_ivp_lsoda() -> None:
+    """Cross-check the stepping loop against SciPy's own driver with another method."""
+    crn = parse_crn("init A = 1\ninit B = 0.6\ninput x = X - Y\noutput y = C - D\nX -> A\nA + B -> C [k=3]\nY -> D")
+    x = np.array([[0.5]])
+    res = simulate_ode(crn, x, tol=1e-7)
+    model = MassAction(crn, crn.rate_constants())
+    ref = solve_ivp(model.rhs, (0, res.times[0]), crn.initial_state(x)[0], method="LSODA", rtol=1e-10, atol=1e-12)
+    c = ref.y[:, -1]
+    assert res.outputs[0, 0] == pytest.approx(c[crn.index["C"]] - c[crn.index["D"]], abs=1e-6)
+    assert res.outputs[0, 0] == pytest.approx(0.6, abs=1e-6)
+
+
+def test_too_short_time_limit_is_reported() -> None:
+    crn = parse_crn("init M = 1\ninit N = 1\noutput y = P - Q\nM + N -> P")
+    res = simulate_ode(crn, None, tol=1e-6, t_max=10.0)
+    assert res.not_converged == [0]
+    assert res.residual[0] > 1e-6 and res.times[0] == pytest.approx(10.0)
+    # The slow 1/(kt) tail: with enough time it converges, and the time is about 1/(k tol).
+    res = simulate_ode(crn, None, tol=1e-3)
+    assert res.converged[0] and 500 < res.times[0] < 5000
+
+
+def test_rate_modes() -> None:
+    crn = parse_crn("A -> B [k=3]\nB -> C")
+    assert resolve_rates(crn, "given").tolist() == [3.0, 1.0]
+    k = resolve_rates(crn, "random", seed=4)
+    assert np.array_equal(k, random_rates(2, seed=4)) and np.all((k >= 0.1) & (k <= 10))
+    assert not np.array_equal(k, random_rates(2, seed=5))
+    with pytest.raises(SimulationError, match="unknown rates"):
+        resolve_rates(crn, "fast")  # type: ignore[arg-type]
+    with pytest.raises(SimulationError, match="expected 2 rate constants"):
+        resolve_rates(crn, np.ones(3))
+    with pytest.raises(SimulationError, match="finite and positive"):
+        resolve_rates(crn, np.array([1.0, -1.0]))
+    with pytest.raises(SimulationError, match="unknown method"):
+        simulate_ode(crn, None, method="Euler")  # type: ignore[arg-type]
+
+
+def test_ode_on_a_competitive_crn_uses_the_derivative_rule() -> None:
+    crn = parse_crn("init A = 1\noutput y = B - C\nA -> B\nA -> C [k=3]")
+    res = simulate_ode(crn, None, tol=1e-6)
+    assert res.converged[0]
+    assert res.outputs[0, 0] == pytest.approx(1 / 4 - 3 / 4, abs=1e-4)  # rates decide the split
