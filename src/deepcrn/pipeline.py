@@ -43,9 +43,9 @@ class TaskDefaults:
 DEFAULTS: dict[str, TaskDefaults] = {
     "iris": TaskDefaults((8,), 200, 16, 0.01, shift=False),
     "virus": TaskDefaults((8,), 200, 32, 0.01, shift=True),
-    "mnist": TaskDefaults((128,), 30, 64, 0.005, shift=True, dropout=0.1, patience=10),
-    "heart": TaskDefaults((32, 32), 600, 32, 0.01, shift=False, patience=200),
-    "pattern": TaskDefaults((32, 32), 600, 32, 0.01, shift=False, patience=200),
+    "mnist": TaskDefaults((256, 128), 100, 64, 0.005, shift=True, dropout=0.2, patience=30),
+    "heart": TaskDefaults((64, 64), 1000, 32, 0.01, shift=False, patience=300),
+    "pattern": TaskDefaults((64, 64), 1000, 32, 0.01, shift=False, patience=300),
 }
 
 
