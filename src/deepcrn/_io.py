@@ -25,3 +25,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_text(path: str | os.PathLike[str], what: str, error: type[Exception] | None = None) -> str:
+    """The UTF-8 text of ``path``; a missing, unreadable or binary file raises ``error``
+    (default :class:`~deepcrn.errors.ParseError`) naming the file and ``what`` it should be."""
+    from .errors import ParseError
+
+    exc = error or ParseError
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise exc(f"cannot read {what} {p}: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise exc(f"{p}: not a text (UTF-8) {what}") from err

@@ -32,7 +32,49 @@ log = logging.getLogger("deepcrn")
 
 
 def _load_any_crn(path: str) -> CRN:
-    return load_crn(path)
+    """A CRN from the text format, or from SBML (``.xml``/``.sbml``, or text starting with ``<``)."""
+    p = Path(path)
+    is_sbml = p.suffix.lower() in (".xml", ".sbml")
+    if not is_sbml and p.is_file():
+        with p.open("rb") as handle:
+            is_sbml = handle.read(64).lstrip().startswith(b"<")
+    if is_sbml:
+        from .export.sbml import load_sbml
+
+        return load_sbml(p)
+    return load_crn(p)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_crn
+
+    crn = _load_any_crn(args.crn)
+    values = None
+    if args.inputs is not None or args.row is not None:
+        if args.inputs is None or args.row is None:
+            raise DeepCRNError("--inputs and --row go together: the CSV and the (1-based) row to encode")
+        _, x = read_csv(args.inputs, n_columns=len(crn.inputs))
+        if not 1 <= args.row <= len(x):
+            raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
+        values = [float(v) for v in x[args.row - 1]]
+    start = time.perf_counter()
+    export_crn(crn, args.to, args.output, values)
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({args.to}, {size / 1e6:.2f} MB, {time.perf_counter() - start:.2f} s)", file=sys.stderr)
+    return 0
+
+
+def cmd_import_onnx(args: argparse.Namespace) -> int:
+    from .onnx_import import load_onnx
+
+    net = load_onnx(args.model)
+    net.save(args.output)
+    print(
+        f"wrote {args.output}: {'-'.join(map(str, net.shape))} network, {net.weight_kind} weights, "
+        f"layer scales {', '.join(f'{layer.scale:g}' for layer in net.layers)}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -245,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("evaluate", help="CRN outputs for a CSV of inputs")
-    p.add_argument("crn", help="CRN text file")
+    p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
     p.add_argument("--inputs", required=True, help="CSV: header, one row per example, one column per input")
     p.add_argument("--method", choices=("exact", "ode"), default="exact")
     p.add_argument(
@@ -261,8 +303,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("info", help="CRN statistics and rate-independence verdicts")
-    p.add_argument("crn", help="CRN text file")
+    p = sub.add_parser("export", help="CRN -> SBML, Antimony, CRNSimulator or text")
+    p.add_argument("crn", help="CRN text (or SBML) file")
+    p.add_argument("--to", choices=("sbml", "antimony", "crnsimulator", "text"), required=True)
+    p.add_argument("-o", "--output", required=True, help="file to write")
+    p.add_argument("--inputs", help="CSV of inputs; with --row, the initial concentrations encode that row")
+    p.add_argument("--row", type=int, help="1-based row of --inputs to encode")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import-onnx", help="ONNX model -> network JSON")
+    p.add_argument("model", help="ONNX file")
+    p.add_argument("-o", "--output", required=True, help="network JSON to write")
+    p.set_defaults(func=cmd_import_onnx)
+
+    p = sub.add_parser("info", help="CRN statistics and rate-independence verdicts (text or SBML)")
+    p.add_argument("crn", help="CRN text file or SBML model (.xml)")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.set_defaults(func=cmd_info)
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
-from ._io import atomic_write_text
+from ._io import atomic_write_text, read_text
 from .crn import CRN, NAME_RE, InputSpec, OutputSpec, Reaction, Term
 from .errors import CRNError, ParseError
 
@@ -192,14 +191,7 @@ def parse_crn(text: str, source: str = "<text>") -> CRN:
 
 def load_crn(path: str | os.PathLike[str]) -> CRN:
     """Read a CRN text file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ParseError(f"cannot read CRN file {p}: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise ParseError(f"{p}: not a text (UTF-8) file") from err
-    return parse_crn(text, str(p))
+    return parse_crn(read_text(path, "CRN file"), str(path))
 
 
 def save_crn(crn: CRN, path: str | os.PathLike[str]) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ._io import read_text
 from .errors import DataError
 
 TASKS = ("iris", "virus", "mnist", "heart", "pattern")
@@ -144,13 +145,7 @@ _TITLE = re.compile(
 
 
 def _csv_rows(path: Path) -> list[list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not a text (UTF-8) CSV file") from err
-    return list(csv.reader(io.StringIO(text)))
+    return list(csv.reader(io.StringIO(read_text(path, "CSV file", DataError))))
 
 
 def _float_cell(cell: str, where: str) -> float:

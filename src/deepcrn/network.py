@@ -36,7 +36,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from ._io import atomic_write_text
+from ._io import atomic_write_text, read_text
 from .errors import NetworkError, ParseError
 
 WeightKind = Literal["binary", "ternary", "integer"]
@@ -312,12 +312,7 @@ def from_dict(data: Any) -> Network:
 def load_network(path: str | os.PathLike[str]) -> Network:
     """Read a network file; any problem raises an error naming the file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ParseError(f"cannot read network file {p}: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise ParseError(f"{p}: not a text (UTF-8 JSON) file") from err
+    text = read_text(p, "network file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

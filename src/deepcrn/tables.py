@@ -13,11 +13,10 @@ import io
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write_text
+from ._io import atomic_write_text, read_text
 from .errors import DataError, ParseError
 
 
@@ -49,14 +48,7 @@ def read_csv_text(text: str, source: str, n_columns: int | None = None) -> tuple
 
 def read_csv(path: str | os.PathLike[str], n_columns: int | None = None) -> tuple[list[str], np.ndarray]:
     """Read a CSV file of examples (see :func:`read_csv_text`)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ParseError(f"cannot read {p}: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise ParseError(f"{p}: not a text (UTF-8) CSV file") from err
-    return read_csv_text(text, str(p), n_columns)
+    return read_csv_text(read_text(path, "CSV file"), str(path), n_columns)
 
 
 def format_csv(header: Sequence[str], values: np.ndarray) -> str:

@@ -35,6 +35,7 @@ class _Level:
     padding: np.ndarray  # (n_reactions, arity) 0, or inf in unused slots so they never limit
     used: np.ndarray  # (n_reactions, arity) bool: the slot holds a real reactant
     catalysts: np.ndarray  # (n_cat, 2): (reaction position, column) of reactants not net-consumed
+    reactions: np.ndarray  # (n_reactions,) index of each of the level's reactions in the CRN
     span: slice  # tracked columns lo:hi holding every species the level net-produces
     production_t: np.ndarray | sp.csr_matrix  # (hi - lo, n_reactions) net production, transposed
 
@@ -100,6 +101,7 @@ class ExactPlan:
                     padding,
                     padding == 0.0,
                     np.array(catalysts, dtype=np.int64).reshape(-1, 2),
+                    np.array(group, dtype=np.int64),
                     slice(lo, hi),
                     production.toarray() if dense else production,
                 )
@@ -112,24 +114,29 @@ class ExactPlan:
         for start in range(0, state.shape[0], CHUNK):
             # Species-major layout: gathering a species is copying one contiguous row.
             c = np.ascontiguousarray(state[start : start + CHUNK, self.tracked].T)
-            for level in self.levels:
-                limits = c[level.slots] / level.divisors[:, :, None] + level.padding[:, :, None]
-                extent = limits.min(axis=1)  # (n_reactions, batch)
-                if len(level.catalysts):
-                    absent = c[level.catalysts[:, 1]] <= 0
-                    if absent.any():
-                        hit = np.zeros(extent.shape, dtype=bool)
-                        np.logical_or.at(hit, level.catalysts[:, 0], absent)
-                        extent[hit] = 0.0
-                # Consumption: each consumed species belongs to one reaction (non-competitive).
-                for q in range(level.slots.shape[1]):
-                    rows = level.used[:, q]
-                    left = c[level.slots[rows, q]] - extent[rows] * level.divisors[rows, q][:, None]
-                    c[level.slots[rows, q]] = np.maximum(left, 0.0)  # rounding can leave -1e-17
-                if level.span.stop > level.span.start:
-                    c[level.span] += level.production_t @ extent
+            self.fire(c)
             out[start : start + CHUNK] = c.T
         return out
+
+    def fire(self, c: np.ndarray) -> None:
+        """Fire every reaction to completion, in place, on a species-major block
+        ``(n_tracked, batch)`` of tracked concentrations."""
+        for level in self.levels:
+            limits = c[level.slots] / level.divisors[:, :, None] + level.padding[:, :, None]
+            extent = limits.min(axis=1)  # (n_reactions, batch)
+            if len(level.catalysts):
+                absent = c[level.catalysts[:, 1]] <= 0
+                if absent.any():
+                    hit = np.zeros(extent.shape, dtype=bool)
+                    np.logical_or.at(hit, level.catalysts[:, 0], absent)
+                    extent[hit] = 0.0
+            # Consumption: each consumed species belongs to one reaction (non-competitive).
+            for q in range(level.slots.shape[1]):
+                rows = level.used[:, q]
+                left = c[level.slots[rows, q]] - extent[rows] * level.divisors[rows, q][:, None]
+                c[level.slots[rows, q]] = np.maximum(left, 0.0)  # rounding can leave -1e-17
+            if level.span.stop > level.span.start:
+                c[level.span] += level.production_t @ extent
 
     def run_inputs(self, x: np.ndarray | None) -> np.ndarray:
         """Like :meth:`run`, from network inputs ``(batch, n_inputs)``, encoding one chunk at a
