@@ -192,6 +192,7 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
             "examples": ode_idx.tolist(),
             "seed": opts.seed,
             "rate_range": "0.1-10 (log-uniform)",
+            "engine": ode.method,
             "agreement": ode_agree,
             "converged": int(ode.converged.sum()),
             "not_converged": [int(ode_idx[i]) for i in ode.not_converged],

@@ -105,6 +105,23 @@ def plot_pattern(target: np.ndarray, drawn: np.ndarray, path: Path, credit: str)
     _save(fig, path)
 
 
+def plot_sweep(abs_error: np.ndarray, times: np.ndarray, path: Path, tol: float) -> None:
+    """Distribution over draws x examples of |CRN - NN| and of the convergence time."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    err = abs_error.ravel()
+    a.hist(np.log10(np.maximum(err, 1e-16)), bins=30, color="tab:blue")
+    a.axvline(np.log10(tol), color="tab:red", ls="--", label=f"tolerance {tol:g}")
+    a.set(xlabel="log10 max |CRN - NN| at the stop", ylabel="examples x draws", title="Output error across rate draws")
+    a.legend(fontsize=7)
+    order = np.argsort(np.median(times, axis=1))
+    b.boxplot([times[d] for d in order], showfliers=False)
+    b.set(
+        yscale="log", xlabel="rate draw (sorted by median)", ylabel="time to tolerance (1/k)", title="Convergence time"
+    )
+    b.set_xticks([])
+    _save(fig, path)
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=1, default=_jsonable) + "\n")
 

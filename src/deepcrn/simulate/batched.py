@@ -60,8 +60,10 @@ class BatchedIntegrator:
         self.crn = crn
         self.plan = plan or output_plan(crn)
         self.k = [np.asarray(rates, dtype=np.float64)[level.reactions][:, None] for level in self.plan.levels]
-        self.bi = [level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
-                   for level in self.plan.levels]
+        self.bi = [
+            level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
+            for level in self.plan.levels
+        ]
         where = {int(s): i for i, s in enumerate(self.plan.tracked)}
         self.pos = np.array([where[crn.index[o.pos]] for o in crn.outputs], dtype=np.int64)
         self.neg = np.array([where[crn.index[o.neg]] for o in crn.outputs], dtype=np.int64)
@@ -79,18 +81,17 @@ class BatchedIntegrator:
             a = cur[level.slots[:, 0]]
             extent = np.empty_like(a)
             uni = ~bi
-            extent[uni] = a[uni] * hk[uni] / (1.0 + hk[uni])
+            extent[uni] = a[uni] * (hk[uni] / (1.0 + hk[uni]))  # < a, so a - extent >= 0 exactly
             if bi.any():
                 ab, b, hkb = a[bi], cur[level.slots[bi, 1]], hk[bi]
                 s = hkb * (ab + b) + 1.0
                 root = np.sqrt((hkb * (ab - b)) ** 2 + 2.0 * hkb * (ab + b) + 1.0)
-                e = 2.0 * hkb * ab * b / (s + root)
-                extent[bi] = np.minimum(e, np.minimum(ab, b))
-                cur[level.slots[bi, 1]] = b - extent[bi]
+                e = np.minimum(2.0 * hkb * ab * b / (s + root), np.minimum(ab, b))
+                extent[bi] = e
+                cur[level.slots[bi, 1]] = b - e
             cur[level.slots[:, 0]] = a - extent
             if level.span.stop > level.span.start:
                 cur[level.span] += level.production_t @ extent
-        np.maximum(cur, 0.0, out=cur)
         return cur
 
     def residual(self, c: np.ndarray) -> np.ndarray:
@@ -98,6 +99,16 @@ class BatchedIntegrator:
         final = c.copy()
         self.plan.fire(final)
         return np.abs(self.outputs(final) - self.outputs(c)).max(axis=0, initial=0.0)
+
+
+def _crossing(t0: np.ndarray, r0: np.ndarray, t1: np.ndarray, r1: np.ndarray, tol: float) -> np.ndarray:
+    """When the residual fell to ``tol`` between checks ``(t0, r0)`` and ``(t1, r1)``: log-log
+    interpolation (the slow tail is a power law in t); ``t1`` where that is undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = (np.log(tol) - np.log(r0)) / (np.log(r1) - np.log(r0))
+        est = np.exp(np.log(t0) + frac * (np.log(t1) - np.log(t0)))
+    ok = (t0 > 0) & np.isfinite(r0) & (r1 > 0) & (r0 > tol) & (r1 <= tol) & np.isfinite(est)
+    return np.where(ok, np.clip(est, t0, t1), t1)
 
 
 def simulate_batched(
@@ -108,8 +119,8 @@ def simulate_batched(
     seed: int = 0,
     tol: float = 1e-3,
     t_max: float = 1e6,
-    rtol: float = 1e-3,
-    atol: float = 1e-6,
+    rtol: float = 3e-2,
+    atol: float | None = None,
     record: int = 0,
     progress: bool = False,
     max_steps: int = 100_000,
@@ -117,9 +128,18 @@ def simulate_batched(
     """Mass-action kinetics of every example at once (module docstring).
 
     Same arguments and result as :func:`~deepcrn.simulate.ode.simulate_ode`; ``rtol``/``atol``
-    control the local error of each step (on every tracked species); ``record`` keeps the output
-    trajectories of the first ``record`` examples.
+    control the local error of each step (on every tracked species; ``atol`` defaults to
+    ``tol / 100``, so the slow tail near the stopping point stays resolved); ``record`` keeps the
+    output trajectories of the first ``record`` examples.
+
+    Accuracy: the outputs at the stop are within ``tol`` of the equilibrium whatever the step
+    error (every step is a valid firing, and the rule measures what is left exactly); the step
+    control shapes the trajectory. Backward Euler is first order: with the default tolerances
+    the stopping times come out within about 15% of SciPy BDF's at rtol 1e-6 on networks, and
+    up to ~40% late on a pure ``1/(k t)`` tail (a ReLU input exactly at 0); the tests hold it
+    to 50%. ``rtol=1e-2`` brings the tail within ~20% at about 1.6x the steps.
     """
+    atol = tol / 100 if atol is None else atol
     if not (tol > 0 and t_max > 0 and rtol > 0 and atol > 0):
         raise SimulationError("tol, t_max, rtol and atol must be positive")
     k = resolve_rates(crn, rates, seed)
@@ -133,10 +153,12 @@ def simulate_batched(
         residual=np.zeros(batch),
         steps=np.zeros(batch, dtype=np.int64),
         rates=k,
+        method="batched",
     )
     traj_t: list[list[float]] = [[0.0] for _ in range(min(record, batch))]
-    traj_v: list[list[np.ndarray]] = [[integ.outputs(states[i, integ.plan.tracked][:, None])[:, 0]]
-                                      for i in range(min(record, batch))]
+    traj_v: list[list[np.ndarray]] = [
+        [integ.outputs(states[i, integ.plan.tracked][:, None])[:, 0]] for i in range(min(record, batch))
+    ]
     h0 = 1e-3 / float(k.max())
     bar = tqdm(total=batch, desc="ODE (batched)", unit="example", disable=not progress, leave=False)
     for start in range(0, batch, CHUNK):
@@ -147,28 +169,40 @@ def simulate_batched(
         steps = np.zeros(len(ids), dtype=np.int64)
         next_check = np.zeros(len(ids))
         res = np.full(len(ids), np.inf)
+        last_t = np.zeros(len(ids))  # the previous check, for interpolating the stopping time
+        last_res = np.full(len(ids), np.inf)
         for _ in range(max_steps):
-            # Check the stopping rule where t has grown 10% since the last check.
-            due = t >= next_check
+            # Check the stopping rule where t has grown 10% since the last check, and at t_max.
+            due = (t >= next_check) | (t >= t_max)
             if due.any():
+                last_t[due], last_res[due] = t[due], res[due]
                 res[due] = integ.residual(c[:, due])
-                next_check[due] = np.maximum(t[due] * 1.1, t[due] + h[due])
+                next_check[due] = t[due] * 1.1
             done = (res <= tol) | (t >= t_max)
             if done.any():
                 d = ids[done]
                 result.outputs[d] = integ.outputs(c[:, done]).T
-                result.times[d] = t[done]
+                result.times[d] = _crossing(last_t[done], last_res[done], t[done], res[done], tol)
                 result.converged[d] = res[done] <= tol
                 result.residual[d] = res[done]
                 result.steps[d] = steps[done]
                 bar.update(int(done.sum()))
                 keep = ~done
-                ids, c, t, h, steps, next_check, res = (
-                    ids[keep], c[:, keep], t[keep], h[keep], steps[keep], next_check[keep], res[keep]
+                ids, c, t, h, steps, next_check, res, last_t, last_res = (
+                    ids[keep],
+                    c[:, keep],
+                    t[keep],
+                    h[keep],
+                    steps[keep],
+                    next_check[keep],
+                    res[keep],
+                    last_t[keep],
+                    last_res[keep],
                 )
                 if not len(ids):
                     break
-            h = np.minimum(h, t_max - t)
+            # At most 25% of the time so far per step, so the stopping time is resolved.
+            h = np.minimum(np.minimum(h, np.maximum(0.25 * t, h0)), t_max - t)
             full = integ.step(c, h)
             half = integ.step(integ.step(c, h / 2), h / 2)
             scale = atol + rtol * np.maximum(np.abs(half), np.abs(c))

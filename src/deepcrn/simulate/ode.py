@@ -41,8 +41,8 @@ from .equilibrium import output_plan
 from .rates import RateMode, resolve_rates
 
 log = logging.getLogger(__name__)
-Method = Literal["BDF", "Radau", "LSODA"]
-METHODS: tuple[Method, ...] = ("BDF", "Radau", "LSODA")
+Method = Literal["auto", "batched", "BDF", "Radau", "LSODA"]
+METHODS: tuple[Method, ...] = ("auto", "batched", "BDF", "Radau", "LSODA")
 
 
 class MassAction:
@@ -126,6 +126,7 @@ class ODEResult:
     steps: np.ndarray
     rates: np.ndarray
     trajectories: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    method: str = "BDF"  #: the engine that ran: "batched", "BDF", "Radau" or "LSODA"
 
     @property
     def not_converged(self) -> list[int]:
@@ -143,7 +144,7 @@ def simulate_ode(
     t_max: float = 1e6,
     rtol: float = 1e-6,
     atol: float = 1e-10,
-    method: Method = "BDF",
+    method: Method = "auto",
     record: bool = True,
     progress: bool = False,
 ) -> ODEResult:
@@ -152,12 +153,28 @@ def simulate_ode(
 
     ``x``: inputs ``(batch, n_inputs)``; ``rates``: see :func:`~deepcrn.simulate.rates.resolve_rates`
     (``seed`` draws random ones); ``tol``: stopping tolerance on the outputs (absolute, in output
-    units); ``rtol``/``atol``: the integrator's own tolerances.
+    units); ``rtol``/``atol``: the SciPy integrator's own tolerances. ``method="auto"`` uses the
+    batched integrator (:mod:`deepcrn.simulate.batched`) when the CRN qualifies, else SciPy BDF;
+    ``"batched"`` insists on it; ``"BDF"``, ``"Radau"``, ``"LSODA"`` integrate one example at a
+    time with SciPy.
     """
     if method not in METHODS:
         raise SimulationError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if not (tol > 0 and t_max > 0):
         raise SimulationError("tol and t_max must be positive")
+    if method in ("auto", "batched"):
+        from .batched import qualifies, simulate_batched
+
+        reason = qualifies(crn)
+        if reason is None:
+            n = 0 if x is None else len(np.atleast_2d(x))
+            return simulate_batched(
+                crn, x, rates, seed=seed, tol=tol, t_max=t_max, record=max(n, 1) if record else 0, progress=progress
+            )
+        if method == "batched":
+            raise SimulationError(f"the batched integrator cannot run this CRN: {reason}")
+        log.info("SciPy BDF instead of the batched integrator: %s", reason)
+        method = "BDF"
     k = resolve_rates(crn, rates, seed)
     # Topological species order: the Jacobian of a feed-forward CRN is then (block) lower
     # triangular, and an LU factorisation in that natural order has no fill-in.
@@ -201,6 +218,7 @@ def simulate_ode(
         residual=np.zeros(batch),
         steps=np.zeros(batch, dtype=np.int64),
         rates=k,
+        method=method,
     )
     for b in tqdm(range(batch), desc="ODE", unit="example", disable=not progress, leave=False):
         y0 = states[b]

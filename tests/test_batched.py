@@ -1,0 +1,109 @@
+"""The batched backward-Euler integrator against SciPy, the exact equilibrium, and its invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deepcrn.compile import compile_network
+from deepcrn.crn_text import parse_crn
+from deepcrn.errors import SimulationError
+from deepcrn.network import Layer, Network
+from deepcrn.simulate import equilibrium_outputs, output_plan, simulate_ode
+from deepcrn.simulate.batched import BatchedIntegrator, qualifies, simulate_batched
+from deepcrn.simulate.rates import random_rates
+
+from .strategies import inputs_for, networks
+
+
+def with_relu_inputs_at_zero(net: Network, x: np.ndarray) -> Network:
+    """Shift first-layer biases so that, for the first example, half the hidden pre-activations are 0."""
+    first = net.layers[0]
+    pre = x[0] @ first.effective_weights
+    bias = first.bias.copy()
+    bias[::2] = -pre[::2]
+    layers = (Layer(first.weights, bias, first.activation, first.scale), *net.layers[1:])
+    return Network(layers, net.weight_kind)
+
+
+@settings(max_examples=12)
+@given(st.data(), networks(max_width=6, max_hidden=2), st.sampled_from(["unit", "random"]), st.booleans())
+def test_batched_agrees_with_scipy(data: st.DataObject, net: Network, rates: str, full: bool) -> None:
+    x = data.draw(inputs_for(net.n_inputs, max_batch=3))
+    net = with_relu_inputs_at_zero(net, x)
+    crn = compile_network(net, form="full" if full else "reduced")
+    exact = equilibrium_outputs(crn, x)
+    seed = data.draw(st.integers(0, 1000))
+    fast = simulate_ode(crn, x, rates=rates, seed=seed, tol=1e-4, method="batched")  # type: ignore[arg-type]
+    slow = simulate_ode(crn, x, rates=rates, seed=seed, tol=1e-4, method="BDF")  # type: ignore[arg-type]
+    assert fast.converged.all() and slow.converged.all()
+    np.testing.assert_allclose(fast.outputs, exact, atol=1e-4)
+    np.testing.assert_allclose(slow.outputs, exact, atol=1e-3)
+    np.testing.assert_array_equal(fast.rates, slow.rates)
+    # Stopping times (when the residual first drops below tol) agree to first order: typically
+    # within 15%; up to ~40% on a pure 1/(k t) tail (a ReLU input exactly at 0).
+    moving = slow.times > 1.0
+    np.testing.assert_allclose(fast.times[moving], slow.times[moving], rtol=0.5)
+
+
+@settings(max_examples=25)
+@given(st.data(), networks(max_width=8, max_hidden=3), st.floats(1e-4, 1e3), st.booleans())
+def test_a_step_keeps_concentrations_non_negative_and_the_equilibrium(
+    data: st.DataObject, net: Network, h: float, full: bool
+) -> None:
+    crn = compile_network(net, form="full" if full else "reduced")
+    x = data.draw(inputs_for(net.n_inputs, max_batch=4))
+    integ = BatchedIntegrator(crn, random_rates(len(crn.reactions), seed=data.draw(st.integers(0, 99))))
+    c = np.ascontiguousarray(crn.initial_state(x)[:, integ.plan.tracked].T)
+    for _ in range(3):
+        c = integ.step(c, np.full(c.shape[1], h))
+        assert c.min() >= 0.0
+    final = c.copy()
+    integ.plan.fire(final)
+    np.testing.assert_allclose(integ.outputs(final).T, equilibrium_outputs(crn, x), atol=1e-9 * (1 + np.abs(x).sum()))
+
+
+def test_too_short_time_limit_is_reported() -> None:
+    crn = parse_crn("init M = 1\ninit N = 1\noutput y = P - Q\nM + N -> P")
+    res = simulate_batched(crn, None, tol=1e-6, t_max=10.0)
+    assert res.not_converged == [0] and res.times[0] == pytest.approx(10.0)
+    res = simulate_batched(crn, None, tol=1e-3)
+    assert res.converged[0] and 500 < res.times[0] < 5000  # the 1/(k t) tail: t ~ 1/(k tol)
+
+
+def test_many_examples_in_chunks_match_one_at_a_time() -> None:
+    rng = np.random.default_rng(0)
+    from .strategies import random_network
+
+    net = random_network(rng, "ternary", [4, 6, 3])
+    crn = compile_network(net)
+    x = rng.normal(size=(2100, 4))  # more than one chunk of 2048
+    res = simulate_batched(crn, x, rates="random", seed=2, record=2)
+    assert res.converged.all()
+    np.testing.assert_allclose(res.outputs, equilibrium_outputs(crn, x), atol=1e-3)
+    single = simulate_batched(crn, x[2099:], rates="random", seed=2)
+    assert single.outputs[0] == pytest.approx(res.outputs[2099], abs=1e-12)
+    assert len(res.trajectories) == 2 and res.trajectories[0][1].shape[1] == 3
+
+
+def test_qualification_and_fallback() -> None:
+    assert qualifies(parse_crn("A -> B\nB + C -> D")) is None
+    assert "catalyst" in (qualifies(parse_crn("A + K -> B + K")) or "")
+    assert "not X -> ..." in (qualifies(parse_crn("2 A -> B")) or "")
+    assert "competitive" in (qualifies(parse_crn("A -> B\nA -> C")) or "")
+    crn = parse_crn("init A = 1\ninit K = 1\noutput y = B - C\nA + K -> B + K")
+    with pytest.raises(SimulationError, match="catalyst"):
+        simulate_ode(crn, None, method="batched")
+    res = simulate_ode(crn, None, tol=1e-6)  # auto falls back to SciPy BDF
+    assert res.converged[0] and res.outputs[0, 0] == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(SimulationError, match="positive"):
+        simulate_batched(parse_crn("A -> B"), None, tol=0.0)
+
+
+def test_plan_is_shared_with_exact_evaluation() -> None:
+    crn = parse_crn("input x = A - B\noutput y = C - D\nA -> C\nB -> D")
+    plan = output_plan(crn)
+    integ = BatchedIntegrator(crn, np.ones(2), plan)
+    assert integ.plan is plan
