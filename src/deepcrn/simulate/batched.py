@@ -146,15 +146,7 @@ def simulate_batched(
     integ = BatchedIntegrator(crn, k)
     states = crn.initial_state(x)
     batch = states.shape[0]
-    result = ODEResult(
-        outputs=np.zeros((batch, len(crn.outputs))),
-        times=np.zeros(batch),
-        converged=np.zeros(batch, dtype=bool),
-        residual=np.zeros(batch),
-        steps=np.zeros(batch, dtype=np.int64),
-        rates=k,
-        method="batched",
-    )
+    result = ODEResult.empty(batch, len(crn.outputs), k, "batched")
     traj_t: list[list[float]] = [[0.0] for _ in range(min(record, batch))]
     traj_v: list[list[np.ndarray]] = [
         [integ.outputs(states[i, integ.plan.tracked][:, None])[:, 0]] for i in range(min(record, batch))

@@ -128,6 +128,19 @@ class ODEResult:
     trajectories: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     method: str = "BDF"  #: the engine that ran: "batched", "BDF", "Radau" or "LSODA"
 
+    @classmethod
+    def empty(cls, batch: int, n_outputs: int, rates: np.ndarray, method: str) -> ODEResult:
+        """A result for ``batch`` examples, to be filled in by an engine."""
+        return cls(
+            outputs=np.zeros((batch, n_outputs)),
+            times=np.zeros(batch),
+            converged=np.zeros(batch, dtype=bool),
+            residual=np.zeros(batch),
+            steps=np.zeros(batch, dtype=np.int64),
+            rates=rates,
+            method=method,
+        )
+
     @property
     def not_converged(self) -> list[int]:
         """Indices of the examples that missed the stopping rule by ``t_max``."""
@@ -211,15 +224,7 @@ def simulate_ode(
         return float(t * np.max(np.abs(model.rhs(t, c)), initial=0.0))
 
     batch = states.shape[0]
-    result = ODEResult(
-        outputs=np.zeros((batch, len(crn.outputs))),
-        times=np.zeros(batch),
-        converged=np.zeros(batch, dtype=bool),
-        residual=np.zeros(batch),
-        steps=np.zeros(batch, dtype=np.int64),
-        rates=k,
-        method=method,
-    )
+    result = ODEResult.empty(batch, len(crn.outputs), k, method)
     for b in tqdm(range(batch), desc="ODE", unit="example", disable=not progress, leave=False):
         y0 = states[b]
         kwargs: dict[str, object] = {"rtol": rtol, "atol": atol}
