@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deepcrn.cli import main
@@ -85,6 +86,44 @@ def test_mnist_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: i
     assert code == 0, err
     m = check_outputs(tmp_path)
     assert m["n_test"] == 500 and m["network_shape"] == "196-16-10"
+
+
+def test_mnist_user_training_set_at_28x28(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from .test_datasets import _idx
+
+    rng = np.random.default_rng(0)
+    train = tmp_path / "idx"
+    train.mkdir()
+    _idx(train / "train-images-idx3-ubyte.gz", rng.integers(0, 256, size=(60, 28, 28)))
+    _idx(train / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, size=60))
+    code, _, err = run(
+        [
+            "run",
+            "mnist",
+            "--out",
+            str(tmp_path / "o"),
+            "--epochs",
+            "1",
+            "--hidden",
+            "4",
+            "--mnist-train",
+            str(train),
+            "--mnist-size",
+            "28",
+            "--test-subset",
+            "50",
+            "--ode-examples",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    m = check_outputs(tmp_path / "o")
+    assert m["network_shape"] == "784-4-10" and m["n_train"] + m["n_val"] == 60
+    code, _, err = run(["run", "mnist", "--mnist-train", str(tmp_path / "none"), "--out", str(tmp_path / "p")], capsys)
+    assert code == 2 and "must hold train-images-idx3-ubyte.gz" in err
+    code, _, err = run(["run", "iris", "--mnist-size", "28", "--out", str(tmp_path / "q")], capsys)
+    assert code == 2 and "mnist task only" in err
 
 
 def test_heart_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]

