@@ -43,6 +43,14 @@ def test_batched_equilibrium_equals_one_by_one_firing(data: st.DataObject, net: 
         np.testing.assert_allclose(row, fire_one_by_one(crn, start), rtol=1e-12, atol=1e-12)
 
 
+def test_unused_input_species_and_outputs_only_tracking() -> None:
+    crn = parse_crn("input x = A - B\ninput z = C - D\noutput y = E - F\nA -> E\nB -> F")  # z feeds nothing
+    x = np.array([[2.0, 5.0], [-1.0, -3.0]])
+    np.testing.assert_array_equal(equilibrium_outputs(crn, x), [[2.0], [-1.0]])
+    full = equilibrium(crn, x)
+    assert full[0, crn.index["C"]] == 5.0 and full[1, crn.index["D"]] == 3.0
+
+
 def test_equilibrium_by_hand() -> None:
     crn = parse_crn("init A = 3\ninit B = 1\ninit C = 2\nA + 2 B -> D\nC + D -> 2 E\nE + K -> F + K")
     final = dict(zip(crn.species, equilibrium(crn)[0]))

@@ -245,6 +245,33 @@ class CRN:
         return replace(self, reactions=reactions)
 
     # ----------------------------------------------------------------- states and values
+    def input_amounts(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """What the inputs ``(batch, n_inputs)`` add to each input species, ``(batch,)`` each,
+        after checking shape, finiteness and lower bounds."""
+        arr = np.asarray(x, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != len(self.inputs):
+            raise DataError(f"inputs have shape {arr.shape}, expected (batch, {len(self.inputs)})")
+        if not np.all(np.isfinite(arr)):
+            row, col = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
+            raise DataError(f"input {self.inputs[col].name} of example {row} is NaN or infinite")
+        amounts: dict[str, np.ndarray] = {}
+        for col, spec in enumerate(self.inputs):
+            v = arr[:, col] - spec.offset
+            if spec.neg is None:
+                tol = 1e-9 * max(1.0, abs(spec.offset))
+                if np.any(v < -tol):
+                    row = int(np.argmax(v < -tol))
+                    raise DataError(
+                        f"input {spec.name} = {arr[row, col]:g} (example {row}) is below its declared "
+                        f"lower bound {spec.offset:g}; a shifted single-rail input cannot be negative"
+                    )
+            else:
+                amounts[spec.neg] = np.maximum(-v, 0.0)
+            amounts[spec.pos] = np.maximum(v, 0.0)
+        return amounts
+
     def initial_state(self, x: np.ndarray | None = None) -> np.ndarray:
         """Initial concentrations, shape ``(batch, n_species)``, for inputs ``(batch, n_inputs)``.
 
@@ -257,29 +284,11 @@ class CRN:
             if self.inputs:
                 raise DataError(f"this CRN has {len(self.inputs)} inputs; give input values")
             return base[None, :]
-        arr = np.asarray(x, dtype=np.float64)
-        if arr.ndim == 1:
-            arr = arr[None, :]
-        if arr.ndim != 2 or arr.shape[1] != len(self.inputs):
-            raise DataError(f"inputs have shape {arr.shape}, expected (batch, {len(self.inputs)})")
-        if not np.all(np.isfinite(arr)):
-            row, col = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
-            raise DataError(f"input {self.inputs[col].name} of example {row} is NaN or infinite")
-        state = np.repeat(base[None, :], arr.shape[0], axis=0)
-        for col, spec in enumerate(self.inputs):
-            v = arr[:, col] - spec.offset
-            if spec.neg is None:
-                tol = 1e-9 * max(1.0, abs(spec.offset))
-                if np.any(v < -tol):
-                    row = int(np.argmax(v < -tol))
-                    raise DataError(
-                        f"input {spec.name} = {arr[row, col]:g} (example {row}) is below its declared "
-                        f"lower bound {spec.offset:g}; a shifted single-rail input cannot be negative"
-                    )
-                state[:, self.index[spec.pos]] += np.maximum(v, 0.0)
-            else:
-                state[:, self.index[spec.pos]] += np.maximum(v, 0.0)
-                state[:, self.index[spec.neg]] += np.maximum(-v, 0.0)
+        amounts = self.input_amounts(x)
+        batch = len(next(iter(amounts.values()))) if amounts else len(np.atleast_2d(x))
+        state = np.repeat(base[None, :], batch, axis=0)
+        for name, values in amounts.items():
+            state[:, self.index[name]] += values
         return state
 
     def output_values(self, state: np.ndarray) -> np.ndarray:
