@@ -138,7 +138,8 @@ def test_export_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-
     np.testing.assert_allclose(simulate_rr((tmp_path / "m.xml").read_text(), crn.output_names), exact, atol=1e-6)
     # The text export with a row bakes the inputs into the initial concentrations.
     baked = parse_crn((tmp_path / "m.txt").read_text())
-    np.testing.assert_allclose(equilibrium_outputs(baked, np.zeros((1, 3))), [exact], atol=1e-12)
+    assert baked.inputs == ()
+    np.testing.assert_allclose(equilibrium_outputs(baked, None), [exact], atol=1e-12)
     # An exported SBML file reads back for evaluate and info.
     assert main(["evaluate", str(tmp_path / "m.xml"), "--inputs", str(csv)]) == 0
     capsys.readouterr()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -74,8 +75,9 @@ def export_crn(
         from ..crn_text import format_crn
 
         if values is not None:
+            # The inputs become initial concentrations: a closed CRN with no inputs left to feed.
             state = crn.initial_state(np.array([list(values)], dtype=np.float64))[0]
-            crn = type(crn)(crn.species, crn.reactions, dict(zip(crn.species, state)), crn.inputs, crn.outputs)
+            crn = replace(crn, init=dict(zip(crn.species, state)), inputs=())
         text = format_crn(crn)
     else:
         raise DataError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
