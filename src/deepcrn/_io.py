@@ -40,3 +40,15 @@ def read_text(path: str | os.PathLike[str], what: str, error: type[Exception] | 
         raise exc(f"cannot read {what} {p}: {err.strerror or err}") from err
     except UnicodeDecodeError as err:
         raise exc(f"{p}: not a text (UTF-8) {what}") from err
+
+
+def make_dir(path: str | os.PathLike[str]) -> Path:
+    """Create an output folder (and its parents); a failure raises a one-line DataError."""
+    from .errors import DataError
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the output folder {folder}: {err.strerror or err}") from err
+    return folder

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._io import make_dir
 from .compile import FORMS, compile_network
 from .crn import CRN
 from .crn_text import load_crn, save_crn
@@ -278,11 +279,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     crn = _load_any_crn(args.crn)
     _, x = read_csv(args.inputs, n_columns=len(crn.inputs))
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DeepCRNError(f"cannot create the output folder {out}: {err.strerror or err}") from err
+    out = make_dir(args.out)
     start = time.perf_counter()
     res = sweep(
         crn,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import report
+from ._io import make_dir
 from .compile import compile_network
 from .crn_text import save_crn
 from .datasets import Dataset, load_task
@@ -119,11 +120,7 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
         raise DataError("--mnist-train and --mnist-size apply to the mnist task only")
     ds = load_task(opts.task, seed=opts.seed, image=opts.image, **extra)
     ds = _subset(ds, opts.train_subset, opts.test_subset, opts.seed)
-    out = opts.out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise DataError(f"cannot create the output folder {out}: {err.strerror or err}") from err
+    out = make_dir(opts.out)
 
     plots: list[tuple[str, str]] = []
     if opts.network is not None:
