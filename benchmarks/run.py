@@ -4,8 +4,11 @@ Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--quick] [--json P
 Prints a markdown table and writes JSON (default ``benchmarks/results/bench.json``).
 
 Networks are ternary with seeded random weights (P(0) = 1/3) and standard-normal biases and
-inputs. "exact/forward" is the time to evaluate N inputs through the CRN exactly divided by the
-NumPy forward pass of the network on the same inputs (float64, best of 3 each).
+inputs. "circuit/forward" and "firing/forward" are the times to evaluate N inputs through the CRN
+exactly, by its ReLU circuit (the default exact engine) and by firing its reactions level by
+level, divided by the NumPy forward pass of the network on the same inputs (float64, float
+weights made beforehand, bias and ReLU in place; best of 7 for the forward pass and the circuit,
+of 3 for firing). The time to build each engine from the CRN ("plan") is reported separately.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from deepcrn._io import atomic_write_text
 from deepcrn.compile import compile_network
 from deepcrn.network import Layer, Network
-from deepcrn.simulate import output_plan, simulate_ode
+from deepcrn.simulate import output_plan, relu_circuit, simulate_ode
 
 
 def ternary_network(shape: tuple[int, ...], seed: int) -> Network:
@@ -32,6 +35,18 @@ def ternary_network(shape: tuple[int, ...], seed: int) -> Network:
         last = i == len(shape) - 2
         layers.append(Layer(rng.integers(-1, 2, size=(a, b)), rng.normal(size=b), "linear" if last else "relu"))
     return Network(tuple(layers), "ternary")
+
+
+def lean_forward(layers: list[tuple[np.ndarray, np.ndarray, bool]], x: np.ndarray) -> np.ndarray:
+    """The baseline: the network's forward pass with float weights made beforehand and the bias
+    and ReLU applied in place (no input checks), as tight as NumPy does it."""
+    h = x
+    for w, b, relu in layers:
+        h = h @ w
+        h += b
+        if relu:
+            np.maximum(h, 0.0, out=h)
+    return h
 
 
 def best_of(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
@@ -46,17 +61,23 @@ def best_of(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
 def bench(shape: tuple[int, ...], n_exact: int, n_ode: int, seed: int = 0) -> list[dict[str, object]]:
     net = ternary_network(shape, seed)
     x = np.random.default_rng(seed + 1).normal(size=(n_exact, shape[0]))
-    t_forward = best_of(lambda: net.forward(x))
+    weights = [(layer.effective_weights, layer.bias, layer.activation == "relu") for layer in net.layers]
+    t_forward = best_of(lambda: lean_forward(weights, x), repeat=7)
     reference = net.forward(x)
     rows = []
     for form in ("full", "reduced"):
         t_compile = best_of(lambda: compile_network(net, form=form), repeat=2)  # noqa: B023
         crn = compile_network(net, form=form)
-        plan = output_plan(crn)
+        # Exact evaluation, two engines: firing the reactions level by level, and the ReLU
+        # circuit derived from the reactions. Both give every output value exactly.
         t_plan = best_of(lambda: output_plan(crn), repeat=1)  # noqa: B023
-        t_exact = best_of(lambda: plan.outputs(plan.run_inputs(x)))  # noqa: B023
-        exact = plan.outputs(plan.run_inputs(x))
-        err = float(np.max(np.abs(exact - reference)))
+        plan = output_plan(crn)
+        t_exact = best_of(lambda: plan.evaluate(x))  # noqa: B023
+        err = float(np.max(np.abs(plan.evaluate(x) - reference)))
+        t_circuit_build = best_of(lambda: relu_circuit(crn), repeat=1)  # noqa: B023
+        circuit = relu_circuit(crn)
+        t_circuit = best_of(lambda: circuit.evaluate(x), repeat=7)  # noqa: B023
+        circuit_err = float(np.max(np.abs(circuit.evaluate(x) - reference)))
         start = time.perf_counter()
         ode = simulate_ode(crn, x[:n_ode], rates="random", seed=seed, tol=1e-3, record=False, method="BDF")
         t_ode = (time.perf_counter() - start) / n_ode
@@ -76,6 +97,13 @@ def bench(shape: tuple[int, ...], n_exact: int, n_ode: int, seed: int = 0) -> li
                 "exact_per_example_us": 1e6 * t_exact / n_exact,
                 "exact_over_forward": t_exact / t_forward,
                 "exact_max_abs_err": err,
+                "circuit_build_s": t_circuit_build,
+                "circuit_s": t_circuit,
+                "circuit_over_forward": t_circuit / t_forward,
+                "circuit_max_abs_err": circuit_err,
+                "circuit_widths": list(circuit.widths),
+                "circuit_multiply_adds": circuit.multiply_adds,
+                "forward_multiply_adds": sum(a * b for a, b in zip(shape[:-1], shape[1:])),
                 "n_ode": n_ode,
                 "ode_s_per_example": t_ode,
                 "ode_converged": int(ode.converged.sum()),
@@ -99,18 +127,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarking {'-'.join(map(str, shape))} ...", file=sys.stderr, flush=True)
         rows.extend(bench(shape, n_exact, n_ode))
     header = (
-        "| network | form | species | reactions | compile (s) | exact, N inputs (s) | forward (s) | exact/forward "
-        "| exact max err | SciPy BDF ODE s/example (random rates) | ODE max err |"
+        "| network | form | species | reactions | compile (s) | forward, N inputs (s) "
+        "| exact by circuit (s) | circuit/forward | exact by firing (s) | firing/forward "
+        "| exact max err (circuit / firing) "
+        "| SciPy BDF ODE s/example (random rates) | ODE max err |"
     )
     print(header)
     print("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
     for r in rows:
         print(
             f"| {r['network']} | {r['form']} | {r['species']} | {r['reactions']} | {r['compile_s']:.3f} "
-            f"| {r['exact_s']:.3f} (N={r['n_exact']}) | {r['forward_s']:.4f} | {r['exact_over_forward']:.1f}x "
-            f"| {r['exact_max_abs_err']:.1e} | {r['ode_s_per_example']:.2f} ({r['ode_converged']}/{r['n_ode']} conv.) "
-            f"| {r['ode_max_abs_err']:.1e} |"
+            f"| {r['forward_s']:.4f} (N={r['n_exact']}) | {r['circuit_s']:.4f} | {r['circuit_over_forward']:.2f}x "
+            f"| {r['exact_s']:.3f} | {r['exact_over_forward']:.1f}x "
+            f"| {r['circuit_max_abs_err']:.1e} / {r['exact_max_abs_err']:.1e} "
+            f"| {r['ode_s_per_example']:.2f} ({r['ode_converged']}/{r['n_ode']} conv.) | {r['ode_max_abs_err']:.1e} |"
         )
+    print(
+        "\nplan (s): "
+        + "; ".join(
+            f"{r['network']} {r['form']}: circuit {r['circuit_build_s']:.2f}, firing {r['plan_s']:.2f}" for r in rows
+        )
+    )
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "numpy": np.__version__}

@@ -56,6 +56,11 @@ def test_compile_and_evaluate_exact(tmp_path: Path, net_file: Path, inputs_file:
     # stdout when no -o
     code, out, _ = run_cli(["evaluate", crn_path, "--inputs", inputs_file], capsys)
     assert code == 0 and out == out_csv.read_text()
+    # Both exact engines, by name: the ReLU circuit and firing the reactions.
+    for engine in ("circuit", "fire"):
+        code, _, _ = run_cli(["evaluate", crn_path, "--inputs", inputs_file, "--engine", engine, "-o", out_csv], capsys)
+        assert code == 0
+        np.testing.assert_allclose(read_csv(out_csv)[1], y, rtol=1e-12, atol=1e-12)
 
 
 def test_compile_full_to_stdout_and_shift(tmp_path: Path, net_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -110,6 +115,15 @@ def test_info(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run_cli(["info", bad, "--json"], capsys)
     report = json.loads(out)
     assert report["non_competitive"] is False and report["competing"][0]["species"] == "A"
+    assert report["circuit"] is None
+    relu = write(tmp_path, "relu.txt", "input x = X_p - X_n\noutput y = Y_p - Y_n\nX_p -> M + Y_p\nM + X_n -> Y_n")
+    code, out, _ = run_cli(["info", relu], capsys)
+    assert code == 0 and "ReLU circuit     nodes per level 1, 2 multiply-adds" in out
+    code, out, _ = run_cli(["info", relu, "--json"], capsys)
+    assert json.loads(out)["circuit"] == {"available": True, "widths": [1], "multiply_adds": 2}
+    catalytic = write(tmp_path, "cat.txt", "init A = 1\ninit C = 1\nA + C -> B + C\n")
+    code, out, _ = run_cli(["info", catalytic], capsys)
+    assert code == 0 and "ReLU circuit     none (reaction 1 (A + C -> B + C) is not linear" in out
 
 
 def with_nan_bias(text: str) -> str:
@@ -176,6 +190,17 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ),
         (lambda t, n, c: ["evaluate", c, "--inputs", t / "x.csv", "-o", t / "no" / "dir" / "o.csv"], "cannot write"),
         (lambda t, n, c: ["info", write(t, "z.txt", "init A = -1")], "must be finite and >= 0"),
+        (
+            lambda t, n, c: [
+                "evaluate",
+                write(t, "cat.txt", "input x = A - B\ninput z = C - D\ninput w = E - F\nA + E -> E + G"),
+                "--inputs",
+                t / "x.csv",
+                "--engine",
+                "circuit",
+            ],
+            "is not linear (one reactant) or a min reaction",
+        ),
     ],
 )
 def test_user_errors_exit_2_with_one_line(

@@ -22,9 +22,10 @@ from ._io import make_dir
 from .compile import FORMS, compile_network
 from .crn import CRN
 from .crn_text import load_crn, save_crn
-from .errors import DeepCRNError
+from .errors import CircuitError, DeepCRNError
 from .network import load_network
-from .simulate.equilibrium import equilibrium_outputs, output_plan
+from .simulate.circuit import relu_circuit
+from .simulate.equilibrium import ENGINES, equilibrium_outputs, output_plan
 from .simulate.ode import METHODS, simulate_ode
 from .simulate.rates import RATE_MODES
 from .tables import format_csv, read_csv, write_csv
@@ -107,7 +108,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
     if args.method == "exact":
-        return equilibrium_outputs(crn, x)
+        return equilibrium_outputs(crn, x, engine=args.engine)
     result = simulate_ode(
         crn,
         x,
@@ -154,7 +155,17 @@ def info_report(crn: CRN) -> dict[str, object]:
         "competing": [{"species": c.species, "reactions": [str(crn.reactions[i]) for i in c.reactions]} for c in comps],
         "feed_forward": cycle is None,
         "cycle": cycle,
+        "circuit": _circuit_report(crn) if not comps and cycle is None else None,
     }
+
+
+def _circuit_report(crn: CRN) -> dict[str, object]:
+    """What exact evaluation by the ReLU circuit reads, or why the CRN has no circuit."""
+    try:
+        circuit = relu_circuit(crn)
+    except CircuitError as err:
+        return {"available": False, "reason": str(err)}
+    return {"available": True, "widths": list(circuit.widths), "multiply_adds": circuit.multiply_adds}
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -187,6 +198,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     print("  feed-forward     " + ("yes" if cycle is None else f"NO: cycle {' -> '.join(cycle)}"))  # type: ignore[arg-type]
     verdict = report["non_competitive"] and cycle is None
     print("  rate-independent " + ("yes: the same equilibrium under any rates" if verdict else "not guaranteed"))
+    circuit = report["circuit"]
+    if isinstance(circuit, dict):
+        if circuit["available"]:
+            widths = "-".join(map(str, circuit["widths"])) or "none"
+            print(
+                f"  ReLU circuit     nodes per level {widths}, {circuit['multiply_adds']} multiply-adds per "
+                "example (what exact evaluation computes)"
+            )
+        else:
+            print(f"  ReLU circuit     none ({circuit['reason']}); exact evaluation fires the reactions")
     return 0
 
 
@@ -202,12 +223,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for form in FORMS:
         crn = compile_network(net, form=form)
         s = crn.stats()
-        exact = equilibrium_outputs(crn, x, plan=output_plan(crn))
+        fired = output_plan(crn).evaluate(x)
+        circuit = relu_circuit(crn).evaluate(x)
         print(
             f"{form:8s} CRN: {s['n_species']} species, {s['n_reactions']} reactions "
             f"({s['n_unimolecular']} uni, {s['n_bimolecular']} bi), max products {s['max_products']}; "
-            f"exact vs NN: max |diff| {np.max(np.abs(exact - nn)):.2e}, "
-            f"same class {np.mean(exact.argmax(1) == nn.argmax(1)):.0%}"
+            f"exact vs NN: max |diff| {np.max(np.abs(fired - nn)):.2e} (firing), "
+            f"{np.max(np.abs(circuit - nn)):.2e} (ReLU circuit), "
+            f"same class {np.mean(fired.argmax(1) == nn.argmax(1)):.0%}"
         )
     crn = compile_network(net, form="reduced")
     ode = simulate_ode(crn, x[:3], rates="random", seed=args.seed, tol=1e-4)
@@ -352,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
     p.add_argument("--inputs", required=True, help="CSV: header, one row per example, one column per input")
     p.add_argument("--method", choices=("exact", "ode"), default="exact")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="exact method: circuit (the ReLU circuit derived from the reactions), fire (fire the "
+        "reactions level by level) or auto (circuit when the CRN qualifies, default)",
+    )
     p.add_argument(
         "--rates",
         choices=RATE_MODES,

@@ -101,13 +101,17 @@ class Reaction:
         return r
 
     def net(self) -> dict[str, int]:
-        """Net change of each species the reaction mentions (products minus reactants)."""
-        change: dict[str, int] = defaultdict(int)
-        for name, coef in self.reactants:
-            change[name] -= coef
-        for name, coef in self.products:
-            change[name] += coef
-        return dict(change)
+        """Net change of each species the reaction mentions (products minus reactants); computed
+        once per reaction (do not modify the dict)."""
+        cached = self.__dict__.get("_net")
+        if cached is None:
+            change: dict[str, int] = defaultdict(int)
+            for name, coef in self.reactants:
+                change[name] -= coef
+            for name, coef in self.products:
+                change[name] += coef
+            cached = self.__dict__["_net"] = dict(change)
+        return cached
 
     @property
     def order(self) -> int:
@@ -245,9 +249,10 @@ class CRN:
         return replace(self, reactions=reactions)
 
     # ----------------------------------------------------------------- states and values
-    def input_amounts(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """What the inputs ``(batch, n_inputs)`` add to each input species, ``(batch,)`` each,
-        after checking shape, finiteness and lower bounds."""
+    def input_values(self, x: np.ndarray) -> np.ndarray:
+        """Each input's value relative to its offset, ``x - offset``, shape ``(batch, n_inputs)``,
+        after checking shape, finiteness and lower bounds; shifted single-rail inputs are clipped
+        at 0 (values below the bound by rounding only)."""
         arr = np.asarray(x, dtype=np.float64)
         if arr.ndim == 1:
             arr = arr[None, :]
@@ -256,18 +261,31 @@ class CRN:
         if not np.all(np.isfinite(arr)):
             row, col = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
             raise DataError(f"input {self.inputs[col].name} of example {row} is NaN or infinite")
-        amounts: dict[str, np.ndarray] = {}
-        for col, spec in enumerate(self.inputs):
-            v = arr[:, col] - spec.offset
-            if spec.neg is None:
+        offsets = np.array([spec.offset for spec in self.inputs])
+        values = arr - offsets if offsets.any() else arr
+        single = [col for col, spec in enumerate(self.inputs) if spec.neg is None]
+        if single:
+            values = values.copy() if values is arr else values
+            for col in single:
+                spec = self.inputs[col]
                 tol = 1e-9 * max(1.0, abs(spec.offset))
-                if np.any(v < -tol):
-                    row = int(np.argmax(v < -tol))
+                if np.any(values[:, col] < -tol):
+                    row = int(np.argmax(values[:, col] < -tol))
                     raise DataError(
                         f"input {spec.name} = {arr[row, col]:g} (example {row}) is below its declared "
                         f"lower bound {spec.offset:g}; a shifted single-rail input cannot be negative"
                     )
-            else:
+                np.maximum(values[:, col], 0.0, out=values[:, col])
+        return values
+
+    def input_amounts(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """What the inputs ``(batch, n_inputs)`` add to each input species, ``(batch,)`` each,
+        after the checks of :meth:`input_values`."""
+        values = self.input_values(x)
+        amounts: dict[str, np.ndarray] = {}
+        for col, spec in enumerate(self.inputs):
+            v = values[:, col]
+            if spec.neg is not None:
                 amounts[spec.neg] = np.maximum(-v, 0.0)
             amounts[spec.pos] = np.maximum(v, 0.0)
         return amounts
@@ -356,14 +374,14 @@ class CRN:
                     stack.append((child, iter(sorted(edges[child]))))
         return None
 
-    def species_order(self) -> list[str]:
-        """Species in a topological order of "reactant -> net product" (reactants first); the
-        declared order where the CRN has a cycle."""
+    def _topological(self, self_loops: bool) -> list[str] | None:
+        """Species in a topological order of "reactant -> net product" (Kahn's algorithm), or
+        None on a cycle; ``self_loops`` counts a reaction net-producing its own reactant as one."""
         edges: dict[str, set[str]] = defaultdict(set)
         for r in self.reactions:
             made = [name for name, change in r.net().items() if change > 0]
             for name, _ in r.reactants:
-                edges[name].update(m for m in made if m != name)
+                edges[name].update(m for m in made if self_loops or m != name)
         waiting = dict.fromkeys(self.species, 0)
         for targets in edges.values():
             for t in targets:
@@ -377,10 +395,15 @@ class CRN:
                 waiting[t] -= 1
                 if waiting[t] == 0:
                     ready.append(t)
-        return order if len(order) == len(self.species) else list(self.species)
+        return order if len(order) == len(self.species) else None
+
+    def species_order(self) -> list[str]:
+        """Species in a topological order of "reactant -> net product" (reactants first); the
+        declared order where the CRN has a cycle."""
+        return self._topological(self_loops=False) or list(self.species)
 
     def is_feed_forward(self) -> bool:
-        return self.find_cycle() is None
+        return self._topological(self_loops=True) is not None
 
     def check_rate_independent(self) -> None:
         """Raise :class:`CRNError` naming the culprit unless non-competitive and feed-forward."""
@@ -392,9 +415,8 @@ class CRN:
                 f"CRN is competitive: species {c.species} is consumed by {len(c.reactions)} reactions "
                 f"({listed}), so its outcome depends on the rates"
             )
-        cycle = self.find_cycle()
-        if cycle:
-            raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(cycle)}")
+        if not self.is_feed_forward():
+            raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(self.find_cycle() or ['?'])}")
 
     def reaction_levels(self) -> list[list[int]]:
         """Reactions grouped in topological levels: a reaction's reactants are net-produced only by

@@ -30,3 +30,7 @@ class DataError(DeepCRNError):
 
 class SimulationError(DeepCRNError):
     """A simulation could not be carried out as asked."""
+
+
+class CircuitError(CRNError):
+    """A CRN has reactions outside what :func:`deepcrn.simulate.circuit.relu_circuit` handles."""

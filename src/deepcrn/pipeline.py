@@ -23,6 +23,7 @@ from .crn_text import save_crn
 from .datasets import Dataset, load_task
 from .errors import DataError
 from .network import Network, WeightKind, load_network
+from .simulate.circuit import relu_circuit
 from .simulate.equilibrium import equilibrium, output_plan
 from .simulate.ode import simulate_ode
 
@@ -155,6 +156,11 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
     crn_out = plan.outputs(plan.run_inputs(ds.x_test))
     nn_pred, crn_pred = nn_out.argmax(1), crn_out.argmax(1)
     exact_seconds = time.perf_counter() - start
+    # The second exact engine: the ReLU circuit derived from the reactions (it is the network).
+    start = time.perf_counter()
+    circuit = relu_circuit(crn)
+    circuit_out = circuit.evaluate(ds.x_test)
+    circuit_seconds = time.perf_counter() - start
 
     n_ode = min(opts.n_ode, len(ds.y_test))
     ode_idx = np.sort(np.random.default_rng(opts.seed).choice(len(ds.y_test), n_ode, replace=False))
@@ -192,6 +198,12 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
         "n_reactions_reduced": len(crn.reactions),
         "n_species_full": len(full.species),
         "crn_stats": crn.stats(),
+        "circuit": {
+            "widths": list(circuit.widths),
+            "multiply_adds": circuit.multiply_adds,
+            "max_abs_diff_vs_firing": float(np.max(np.abs(circuit_out - crn_out))),
+            "seconds": circuit_seconds,
+        },
         "ode": {
             "n": n_ode,
             "examples": ode_idx.tolist(),

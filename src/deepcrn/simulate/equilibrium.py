@@ -23,7 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..crn import CRN
-from ..errors import CRNError
+from ..errors import CircuitError, CRNError, SimulationError
+from .circuit import ReluCircuit, relu_circuit
 
 CHUNK = 2048  # examples per block: bounds memory to CHUNK * species * 8 bytes per array
 
@@ -171,10 +172,38 @@ class ExactPlan:
         scale = np.array([o.scale for o in self.crn.outputs])
         return (final[:, pos] - final[:, neg]) / scale
 
+    def evaluate(self, x: np.ndarray | None = None) -> np.ndarray:
+        """Output values at equilibrium, ``(batch, n_outputs)``, for inputs ``(batch, n_inputs)``."""
+        return self.outputs(self.run_inputs(x))
+
 
 def output_plan(crn: CRN) -> ExactPlan:
     """A plan that follows only what the outputs need."""
     return ExactPlan(crn, track=[s for o in crn.outputs for s in (o.pos, o.neg)])
+
+
+ENGINES = ("auto", "circuit", "fire")
+
+
+def output_evaluator(crn: CRN, engine: str = "auto") -> ReluCircuit | ExactPlan:
+    """Something whose ``evaluate(x)`` gives ``crn``'s exact equilibrium outputs.
+
+    ``"fire"``: fire the reactions level by level (:class:`ExactPlan`); ``"circuit"``: the ReLU
+    circuit derived from the reactions (:func:`~deepcrn.simulate.circuit.relu_circuit`), about
+    the cost of the network's forward pass; ``"auto"``: the circuit when the CRN is in its class,
+    else firing. Raises :class:`~deepcrn.errors.CRNError` for a CRN whose final state would
+    depend on its rates.
+    """
+    if engine not in ENGINES:
+        raise SimulationError(f"unknown exact engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "fire":
+        return output_plan(crn)
+    try:
+        return relu_circuit(crn)
+    except CircuitError:
+        if engine == "circuit":
+            raise
+        return output_plan(crn)
 
 
 def equilibrium(crn: CRN, x: np.ndarray | None = None) -> np.ndarray:
@@ -184,7 +213,9 @@ def equilibrium(crn: CRN, x: np.ndarray | None = None) -> np.ndarray:
     return ExactPlan(crn).run_inputs(x)
 
 
-def equilibrium_outputs(crn: CRN, x: np.ndarray | None = None, plan: ExactPlan | None = None) -> np.ndarray:
-    """Output values at equilibrium, shape ``(batch, n_outputs)``, following only what they need."""
-    plan = plan or output_plan(crn)
-    return plan.outputs(plan.run_inputs(x))
+def equilibrium_outputs(
+    crn: CRN, x: np.ndarray | None = None, plan: ReluCircuit | ExactPlan | None = None, engine: str = "auto"
+) -> np.ndarray:
+    """Output values at equilibrium, shape ``(batch, n_outputs)``, by ``plan`` or else by the
+    evaluator :func:`output_evaluator` picks for ``engine``."""
+    return (plan or output_evaluator(crn, engine)).evaluate(x)

@@ -1,0 +1,320 @@
+"""Exact equilibrium outputs of a CRN as a ReLU circuit, derived from its reactions alone.
+
+In a non-competitive, feed-forward CRN every reaction fires once, to completion. When each
+reaction is either *linear* (one reactant, coefficient 1: its extent is the amount of that
+reactant) or a *min* reaction (two distinct reactants, coefficient 1 each: its extent is the
+smaller amount), every final concentration is a linear function of the inputs and of the
+extents of the min reactions. Writing each such extent as ``min(a, b) = a - relu(a - b)`` and
+collecting terms turns the CRN into a circuit: one ReLU node per min reaction, in topological
+levels, each node reading ``a - b`` as a weighted sum of the inputs and of earlier nodes, and
+each output a weighted sum of the same.
+
+The weights are sums of products of stoichiometric coefficients, so the algebra is done on
+integers (held in float64 and checked to stay below 2**53, where float64 arithmetic on integers
+is exact) and terms that cancel vanish exactly. Which reactant plays ``a`` does not change any
+value, only which terms cancel; each level keeps the choice that leaves fewer terms. For a CRN
+compiled from a ReLU network the forwarded copies cancel and the circuit is the network again
+(the paper's correctness theorem, recovered from the reactions): evaluating it costs one matrix
+product per layer, like the network's forward pass, and the evaluation never needs more than
+the output values.
+
+Example::
+
+    >>> import numpy as np
+    >>> from deepcrn.crn_text import parse_crn
+    >>> crn = parse_crn('''
+    ...     input x = X_p - X_n
+    ...     output y = Y_p - Y_n
+    ...     X_p -> I_p
+    ...     X_n -> I_n
+    ...     I_p -> M + Y_p
+    ...     M + I_n -> Y_n''')
+    >>> circuit = relu_circuit(crn)
+    >>> circuit.widths, circuit.evaluate(np.array([[2.0], [-3.0]])).ravel().tolist()
+    ((1,), [2.0, 0.0])
+
+CRNs outside this class (catalysts, reactant coefficients above 1, three reactants) raise
+:class:`~deepcrn.errors.CircuitError`; :func:`deepcrn.simulate.equilibrium_outputs` then fires
+the reactions instead (:class:`~deepcrn.simulate.ExactPlan`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..compile import reduce
+from ..crn import CRN
+from ..errors import CircuitError, CRNError
+
+EXACT_LIMIT = 2.0**53  # float64 holds every integer below this exactly
+CHUNK = 65_536  # examples per block: bounds memory to CHUNK * (widest level) * 8 bytes
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One weighted sum: ``source[:, columns] @ weights``."""
+
+    source: int  # 0: the input block, k >= 1: the ReLU nodes of level k
+    columns: np.ndarray | None  # the source columns read (None: all of them)
+    weights: np.ndarray  # (n_read, n_nodes), integer values
+
+
+@dataclass(frozen=True)
+class _Stage:
+    blocks: tuple[_Block, ...]
+    bias: np.ndarray  # (n_nodes,)
+
+
+class ReluCircuit:
+    """The circuit a CRN computes at equilibrium (see the module docstring); built by
+    :func:`relu_circuit`, evaluated by :meth:`evaluate`."""
+
+    def __init__(
+        self,
+        crn: CRN,
+        input_columns: list[tuple[int, int]],
+        levels: list[_Stage],
+        output: _Stage,
+        nodes: list[list[int]],
+    ) -> None:
+        self.crn = crn
+        # Input block column c holds input k's value (kind 0), its positive rail (1) or its
+        # negative rail (2); the block is the validated values themselves when it can be.
+        self.input_columns = input_columns
+        self._identity = input_columns == [(k, 0) for k in range(len(crn.inputs))]
+        self.levels = levels
+        self.output = output
+        self.nodes = nodes  # reaction indices (in the reduced CRN) of each level's nodes
+        self.scale = np.array([o.scale for o in crn.outputs])
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """ReLU nodes per level."""
+        return tuple(len(stage.bias) for stage in self.levels)
+
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds per example that matter: the non-zero weights (blocks are stored dense)."""
+        return sum(int(np.count_nonzero(b.weights)) for stage in [*self.levels, self.output] for b in stage.blocks)
+
+    def _input_block(self, values: np.ndarray) -> np.ndarray:
+        if self._identity:
+            return values
+        block = np.empty((len(values), len(self.input_columns)))
+        for c, (k, kind) in enumerate(self.input_columns):
+            v = values[:, k]
+            block[:, c] = v if kind == 0 else np.maximum(v if kind == 1 else -v, 0.0)
+        return block
+
+    @staticmethod
+    def _apply(stage: _Stage, sources: list[np.ndarray], n: int) -> np.ndarray:
+        acc = None
+        for block in stage.blocks:
+            src = sources[block.source]
+            term = (src if block.columns is None else src[:, block.columns]) @ block.weights
+            acc = term if acc is None else np.add(acc, term, out=acc)
+        if acc is None:
+            return np.repeat(stage.bias[None, :], n, axis=0)
+        acc += stage.bias
+        return acc
+
+    def evaluate(self, x: np.ndarray | None = None) -> np.ndarray:
+        """Output values at equilibrium, shape ``(batch, n_outputs)``, for inputs
+        ``(batch, n_inputs)`` (checked like :meth:`~deepcrn.crn.CRN.input_values`)."""
+        if x is None:
+            values = np.zeros((1, len(self.crn.inputs)))
+        else:
+            values = self.crn.input_values(x)
+        out = np.empty((len(values), len(self.crn.outputs)))
+        for start in range(0, len(values), CHUNK):
+            part = values[start : start + CHUNK]
+            sources = [self._input_block(part)]
+            for stage in self.levels:
+                h = self._apply(stage, sources, len(part))
+                sources.append(np.maximum(h, 0.0, out=h))
+            out[start : start + CHUNK] = self._apply(self.output, sources, len(part)) / self.scale
+        return out
+
+
+def _rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
+    return matrix[rows] if rows else sp.csr_matrix((0, matrix.shape[1]))
+
+
+def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str) -> np.ndarray:
+    """``a @ b`` for integer-valued ``a`` and ``b`` (column 0 of ``b`` excepted: constants),
+    refusing when a partial sum could leave float64's exact integers."""
+    bound = abs(a) @ np.abs(b[:, 1:])
+    if bound.size and float(np.max(bound)) >= EXACT_LIMIT:
+        raise CircuitError(f"{what}: coefficients exceed 2**53, so the algebra would not be exact")
+    return np.asarray(a @ b)
+
+
+def relu_circuit(crn: CRN) -> ReluCircuit:
+    """The ReLU circuit of ``crn``'s equilibrium outputs (module docstring).
+
+    Raises :class:`~deepcrn.errors.CRNError` if the CRN's final state depends on its rates and
+    :class:`~deepcrn.errors.CircuitError` if it has a reaction outside the circuit's class.
+    """
+    crn.check_rate_independent()
+    for i, r in enumerate(crn.reactions):
+        products = {name for name, _ in r.products}
+        if len(r.reactants) > 2 or any(c != 1 or name in products for name, c in r.reactants):
+            raise CircuitError(
+                f"reaction {i + 1} ({r}) is not linear (one reactant) or a min reaction (two "
+                "reactants), each consumed with coefficient 1, so its extent is not a min of amounts"
+            )
+    try:
+        red = reduce(crn, check=False)  # linear reactions folded away: far fewer terms to carry
+    except CRNError as err:  # its coefficients overflow
+        raise CircuitError(str(err)) from None
+    index = red.index
+    kinds = [len(r.reactants) for r in red.reactions]  # 1: linear, 2: min
+
+    # Basis of every expression: a constant 1, the input species' encoded amounts, then one
+    # column per min reaction (its extent, later its ReLU node).
+    n_species, n_reactions = len(red.species), len(red.reactions)
+    input_cols: dict[str, int] = {}
+    for spec in red.inputs:
+        for name in (spec.pos, spec.neg):
+            if name is not None:
+                input_cols[name] = 1 + len(input_cols)
+    mins = [i for i, k in enumerate(kinds) if k == 2]
+    n0 = 1 + len(input_cols)
+    min_col = {r: n0 + k for k, r in enumerate(mins)}
+    n_basis = n0 + len(mins)
+
+    def start(names: list[str]) -> sp.csr_matrix:
+        """Initial amounts of ``names`` as expressions: init * 1 (+ the input's amount)."""
+        terms = [(k, 0, red.init[name]) for k, name in enumerate(names) if name in red.init]
+        terms += [(k, input_cols[name], 1.0) for k, name in enumerate(names) if name in input_cols]
+        rows, cols, vals = zip(*terms) if terms else ((), (), ())
+        return sp.csr_matrix((vals, (rows, cols)), shape=(len(names), n_basis))
+
+    def stoichiometry(side: str) -> sp.csr_matrix:
+        """(species, reactions) coefficients of one side of every reaction."""
+        sides = [getattr(r, side) for r in red.reactions]
+        rows = np.fromiter((index[name] for terms in sides for name, _ in terms), dtype=np.int64)
+        vals = np.fromiter((c for terms in sides for _, c in terms), dtype=np.float64, count=len(rows))
+        cols = np.repeat(np.arange(n_reactions), [len(terms) for terms in sides])
+        return sp.csr_matrix((vals, (rows, cols)), shape=(n_species, n_reactions))
+
+    produced, consumed = stoichiometry("products"), stoichiometry("reactants")
+
+    # Extents as expressions, level by level: a linear reaction's extent is its reactant's amount
+    # when it fires (initial amount plus what earlier reactions made), a min reaction's extent is
+    # its own column. ``a`` and ``b``: the amounts of each min reaction's two reactants.
+    extent = sp.csr_matrix((n_reactions, n_basis))
+
+    def amounts(names: list[str]) -> sp.csr_matrix:
+        """Amounts of ``names`` when their consumer fires: initial plus everything made before."""
+        return (start(names) + _rows(produced, [index[n] for n in names]) @ extent).tocsr()
+
+    a_expr = np.zeros((len(mins), n_basis))
+    b_expr = np.zeros((len(mins), n_basis))
+    min_row = {r: k for k, r in enumerate(mins)}
+    min_levels: list[list[int]] = []
+    for group in red.reaction_levels():
+        linear = [i for i in group if kinds[i] == 1]
+        level_mins = [i for i in group if kinds[i] == 2]
+        for side, expr in ((0, a_expr), (1, b_expr)):
+            if level_mins:
+                names = [red.reactions[i].reactants[side][0] for i in level_mins]
+                expr[[min_row[i] for i in level_mins]] = amounts(names).toarray()
+        names = [red.reactions[i].reactants[0][0] for i in linear]
+        units = sp.csr_matrix(
+            (np.ones(len(level_mins)), (np.arange(len(level_mins)), [min_col[i] for i in level_mins])),
+            shape=(len(level_mins), n_basis),
+        )
+        place = sp.csr_matrix(
+            (np.ones(len(group)), (linear + level_mins, np.arange(len(group)))), shape=(n_reactions, len(group))
+        )
+        extent = (extent + place @ sp.vstack([amounts(names), units])).tocsr()
+        if level_mins:
+            min_levels.append(level_mins)
+    dense_extent = extent.toarray()
+    if dense_extent.size and np.abs(dense_extent[:, 1:]).max() >= EXACT_LIMIT:
+        raise CircuitError("extent coefficients exceed 2**53, so the algebra would not be exact")
+
+    net_change = (produced - consumed).tocsr()
+    pos = [index[o.pos] for o in red.outputs]
+    neg = [index[o.neg] for o in red.outputs]
+    final = (start([o.pos for o in red.outputs]) - start([o.neg for o in red.outputs])).toarray()
+    final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs")
+
+    # Substitute extents by ReLU nodes, last level first: extent = a - relu(a - b) (or b's way).
+    n_out = len(red.outputs)
+    table = np.vstack([final, a_expr - b_expr])  # outputs, then each node's pre-activation
+    for level in reversed(min_levels):
+        ks = [min_row[i] for i in level]
+        cols = [min_col[i] for i in level]
+        coef = table[:, cols].copy()
+        table[:, cols] = 0.0
+        best = None
+        for side, expr in ((0, a_expr), (1, b_expr)):
+            trial = table + _exact_product(coef, expr[ks], "ReLU level")
+            trial[:, cols] = -coef
+            terms = np.count_nonzero(trial[:, 1:])
+            if best is None or terms < best[0]:
+                best = (terms, side, trial)
+        assert best is not None
+        _, side, table = best
+        if side == 1:  # the node reads b - a
+            table[[n_out + k for k in ks]] *= -1.0
+    if table.size and np.abs(table[:, 1:]).max() >= EXACT_LIMIT:
+        raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
+
+    # Input block: a dual-rail input whose two rails always carry opposite weights reads the
+    # value itself (pos - neg = x - offset exactly); otherwise each rail is its own column.
+    input_columns: list[tuple[int, int]] = []
+    in_weights: list[np.ndarray] = []
+    for k, spec in enumerate(red.inputs):
+        p = table[:, input_cols[spec.pos]]
+        if spec.neg is None:
+            input_columns.append((k, 0))  # a shifted single rail's amount is its value
+            in_weights.append(p)
+            continue
+        n = table[:, input_cols[spec.neg]]
+        if np.array_equal(p, -n):
+            input_columns.append((k, 0))
+            in_weights.append(p)
+        else:
+            input_columns += [(k, 1), (k, 2)]
+            in_weights += [p, n]
+    inputs_part = np.stack(in_weights, axis=1) if in_weights else np.zeros((len(table), 0))
+    # Group the nodes by depth in the circuit (1 + the deepest node they read), which can be
+    # shallower than the CRN's firing level (e.g. a node fed by biases only).
+    # Nodes no output depends on are dropped (e.g. a node whose copies go nowhere).
+    depth = np.zeros(len(mins), dtype=np.int64)
+    for level in min_levels:
+        for i in level:
+            k = min_row[i]
+            reads = np.flatnonzero(table[n_out + k, n0:])
+            depth[k] = 1 + (int(depth[reads].max()) if len(reads) else 0)
+    live = np.zeros(len(mins), dtype=bool)
+    live[np.flatnonzero(np.any(table[:n_out, n0:] != 0.0, axis=0))] = True
+    for level in reversed(min_levels):
+        for k in (min_row[i] for i in level):
+            if live[k]:
+                live[np.flatnonzero(table[n_out + k, n0:])] = True
+    groups = [np.flatnonzero(live & (depth == d)).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
+    groups = [group for group in groups if group]
+    source_cols = [[n0 + k for k in group] for group in groups]
+
+    def stage(rows: list[int]) -> _Stage:
+        blocks = []
+        parts = [inputs_part[rows]] + [table[np.ix_(rows, c)] for c in source_cols]
+        for source, part in enumerate(parts):
+            used = np.flatnonzero(np.any(part != 0.0, axis=0))
+            if len(used) == 0:
+                continue
+            columns = None if len(used) == part.shape[1] else used
+            weights = np.ascontiguousarray((part if columns is None else part[:, used]).T)
+            blocks.append(_Block(source, columns, weights))
+        return _Stage(tuple(blocks), table[rows, 0].copy())
+
+    levels = [stage([n_out + k for k in group]) for group in groups]
+    nodes = [[mins[k] for k in group] for group in groups]
+    return ReluCircuit(red, input_columns, levels, stage(list(range(n_out))), nodes)

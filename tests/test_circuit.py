@@ -1,0 +1,214 @@
+"""The ReLU circuit a CRN computes (simulate/circuit.py), cross-checked against firing the
+reactions (ExactPlan), against the network's forward pass, and on CRNs no compiler wrote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deepcrn.compile import compile_network
+from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
+from deepcrn.crn_text import parse_crn
+from deepcrn.errors import CircuitError, CRNError, DataError, SimulationError
+from deepcrn.network import Network
+from deepcrn.simulate import equilibrium, equilibrium_outputs, output_evaluator, output_plan, relu_circuit
+from deepcrn.simulate.circuit import ReluCircuit
+
+from .strategies import inputs_for, magnitude, networks, random_network
+
+
+def forward_multiply_adds(net: Network) -> int:
+    return sum(layer.n_in * layer.n_out for layer in net.layers)
+
+
+@given(st.data(), networks(), st.sampled_from(["full", "reduced", "shifted"]))
+def test_circuit_equals_forward_pass_and_firing(data: st.DataObject, net: Network, form: str) -> None:
+    x = data.draw(inputs_for(net.n_inputs))
+    lows = None
+    if form == "shifted":
+        lows = x.min(axis=0) - data.draw(st.sampled_from([0.0, 0.5]))
+    crn = compile_network(net, form="full" if form == "full" else "reduced", input_lower_bounds=lows)
+    circuit = relu_circuit(crn)
+    got = circuit.evaluate(x)
+    bound = 1e-9 * magnitude(net, x)
+    assert np.all(np.abs(got - net.forward(x)) <= bound)
+    assert np.all(np.abs(got - output_plan(crn).evaluate(x)) <= bound)
+    # Exact cancellation: never more work than the forward pass, one level per hidden layer at most.
+    assert circuit.multiply_adds <= forward_multiply_adds(net)
+    assert len(circuit.widths) <= len(net.layers) - 1
+    assert sum(circuit.widths) <= sum(layer.n_out for layer in net.layers[:-1])
+
+
+@pytest.mark.parametrize("kind", ["binary", "integer"])
+@pytest.mark.parametrize("form", ["full", "reduced"])
+def test_circuit_recovers_the_network_from_the_reactions(kind: str, form: str) -> None:
+    """No zero weights: the circuit is the network itself, integer weights identical."""
+    rng = np.random.default_rng(7)
+    net = random_network(rng, kind, [5, 9, 7, 3])
+    if kind == "integer":  # no zero weights, so every node reads every node of the layer before
+        net = Network(
+            tuple(
+                type(layer)(np.where(layer.weights == 0, 2, layer.weights), layer.bias, layer.activation, layer.scale)
+                for layer in net.layers
+            ),
+            "integer",
+        )
+    circuit = relu_circuit(compile_network(net, form=form))
+    assert circuit.widths == (9, 7)
+    stages = [*circuit.levels, circuit.output]
+    scale = 1.0
+    for depth, (stage, layer) in enumerate(zip(stages, net.layers)):
+        (block,) = stage.blocks
+        assert block.source == depth and block.columns is None
+        np.testing.assert_array_equal(block.weights, layer.weights)
+        scale *= layer.scale
+        np.testing.assert_allclose(stage.bias, layer.bias * scale, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(circuit.scale, scale)
+    assert circuit.multiply_adds == forward_multiply_adds(net)
+
+
+def test_reactant_order_does_not_matter() -> None:
+    """Writing ``I_n + M`` instead of ``M + I_n``, in some nodes or all, changes nothing."""
+    rng = np.random.default_rng(3)
+    net = random_network(rng, "ternary", [4, 6, 5, 2])
+    crn = compile_network(net, form="reduced")
+    x = rng.normal(size=(50, 4))
+    for flip in (np.ones(len(crn.reactions), bool), rng.random(len(crn.reactions)) < 0.5):
+        reactions = tuple(
+            Reaction(r.reactants[::-1], r.products) if f and len(r.reactants) == 2 else r
+            for r, f in zip(crn.reactions, flip)
+        )
+        flipped = CRN(crn.species, reactions, crn.init, crn.inputs, crn.outputs)
+        circuit = relu_circuit(flipped)
+        np.testing.assert_allclose(circuit.evaluate(x), net.forward(x), rtol=1e-9, atol=1e-9)
+        if flip.all():
+            assert circuit.multiply_adds == relu_circuit(crn).multiply_adds
+
+
+@st.composite
+def random_crns(draw: st.DrawFn) -> CRN:
+    """Non-competitive, feed-forward CRNs of linear and min reactions that no compiler wrote:
+    species made by several reactions, initial amounts anywhere, outputs on any species."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n_inputs = int(rng.integers(1, 4))
+    species: list[str] = []
+    inputs = []
+    for k in range(n_inputs):
+        if rng.random() < 0.7:
+            species += [f"X{k}p", f"X{k}n"]
+            inputs.append(InputSpec(f"x{k}", f"X{k}p", f"X{k}n", float(rng.choice([0.0, 0.5]))))
+        else:
+            species.append(f"X{k}")
+            inputs.append(InputSpec(f"x{k}", f"X{k}", None, -3.0))
+    pool = list(species)  # made or given, not yet consumed
+    reactions = []
+    for _ in range(int(rng.integers(1, 12))):
+        if not pool:
+            break
+        arity = min(len(pool), int(rng.integers(1, 3)))
+        picks = rng.choice(len(pool), size=arity, replace=False)
+        reactants = [pool[int(i)] for i in picks]
+        pool = [s for s in pool if s not in reactants]
+        products = []
+        for _ in range(int(rng.integers(0, 4))):
+            if pool and rng.random() < 0.4:
+                name = pool[int(rng.integers(len(pool)))]
+            else:
+                name = f"S{len(species)}"
+                species.append(name)
+                pool.append(name)
+            products.append((name, int(rng.integers(1, 4))))
+        reactions.append(Reaction(tuple((s, 1) for s in reactants), tuple(products)))
+    init = {s: float(rng.choice([0.0, 0.7, 2.0])) for s in species if not s.startswith("X") and rng.random() < 0.4}
+    outputs = []
+    for j in range(int(rng.integers(1, 3))):
+        pos, neg = rng.choice(len(species), size=2, replace=False) if len(species) > 1 else (0, 0)
+        if pos == neg:
+            species.append(f"Z{j}")
+            neg = len(species) - 1
+        outputs.append(OutputSpec(f"y{j}", species[int(pos)], species[int(neg)], float(rng.choice([1.0, 3.0]))))
+    return CRN(tuple(species), tuple(reactions), init, tuple(inputs), tuple(outputs))
+
+
+@given(st.data(), random_crns())
+def test_circuit_equals_firing_on_crns_no_compiler_wrote(data: st.DataObject, crn: CRN) -> None:
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(scale=2.0, size=(6, len(crn.inputs)))
+    x[rng.random(x.shape) < 0.2] = 0.0
+    for k, spec in enumerate(crn.inputs):
+        if spec.neg is None:
+            x[:, k] = np.abs(x[:, k]) + spec.offset  # shifted single rail: at or above its bound
+    fired = output_plan(crn).evaluate(x)
+    state = equilibrium(crn, x)
+    tol = 1e-9 * (
+        1.0 + np.abs(state).sum(axis=1, keepdims=True) + np.abs(crn.initial_state(x)).sum(axis=1, keepdims=True)
+    )
+    assert np.all(np.abs(relu_circuit(crn).evaluate(x) - fired) <= tol)
+
+
+def test_outside_the_class_raises_or_falls_back() -> None:
+    cases = {
+        "catalyst": "input x = X_p - X_n\noutput y = Y - Z\nX_p + C -> C + Y\nX_n -> Z\ninit C = 1",
+        "coefficient 2": "input x = X_p - X_n\noutput y = Y - Z\n2 X_p -> Y\nX_n -> Z",
+        "three reactants": "input x = X_p - X_n\noutput y = Y - Z\nX_p + X_n + W -> Y\ninit W = 0.5",
+    }
+    x = np.array([[1.5], [-2.0], [0.0]])
+    for what, text in cases.items():
+        crn = parse_crn(text)
+        with pytest.raises(CircuitError, match="not linear"):
+            relu_circuit(crn)
+        with pytest.raises(CircuitError):
+            output_evaluator(crn, "circuit")
+        assert not isinstance(output_evaluator(crn), ReluCircuit), what
+        np.testing.assert_array_equal(equilibrium_outputs(crn, x), output_plan(crn).evaluate(x))
+
+
+def test_rate_dependent_crns_are_refused_not_fallen_back() -> None:
+    competitive = parse_crn("output y = Y - Z\nA -> Y\nA -> Z\ninit A = 1")
+    cyclic = parse_crn("output y = A - B\nA -> B\nB + C -> A\ninit A = 1\ninit C = 1")
+    for crn in (competitive, cyclic):
+        for engine in ("auto", "circuit", "fire"):
+            with pytest.raises(CRNError) as err:
+                output_evaluator(crn, engine)
+            assert not isinstance(err.value, CircuitError)
+    with pytest.raises(SimulationError, match="unknown exact engine"):
+        output_evaluator(competitive, "magic")
+
+
+def test_coefficients_beyond_exact_integers_are_refused() -> None:
+    """A chain multiplying by 1000 per step leaves float64's exact integers after 6 steps; the
+    circuit refuses rather than round, and auto falls back to firing."""
+    lines = ["input x = A - N", "output y = B7 - N", "A -> 1000 B0"]
+    lines += [f"B{k} -> 1000 B{k + 1}" for k in range(7)]
+    crn = parse_crn("\n".join(lines))
+    with pytest.raises(CircuitError, match="2\\*\\*53"):
+        relu_circuit(crn)
+    x = np.array([[1e-9]])
+    np.testing.assert_allclose(equilibrium_outputs(crn, x), [[1e-9 * 1000.0**8]], rtol=1e-12)
+
+
+def test_inputs_are_checked_and_single_rails_clipped() -> None:
+    net = random_network(np.random.default_rng(0), "ternary", [3, 4, 2])
+    circuit = relu_circuit(compile_network(net, input_lower_bounds=[-1.0, -1.0, -1.0]))
+    with pytest.raises(DataError, match="expected"):
+        circuit.evaluate(np.zeros((2, 4)))
+    with pytest.raises(DataError, match="NaN"):
+        circuit.evaluate(np.array([[0.0, np.nan, 0.0]]))
+    with pytest.raises(DataError, match="lower bound"):
+        circuit.evaluate(np.array([[0.0, -2.0, 0.0]]))
+    edge = np.array([[-1.0 - 1e-12, 0.5, 2.0]])  # below the bound by rounding only: clipped
+    np.testing.assert_allclose(circuit.evaluate(edge), net.forward(np.array([[-1.0, 0.5, 2.0]])), atol=1e-9)
+
+
+def test_large_batches_are_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import deepcrn.simulate.circuit as circuit_module
+
+    net = random_network(np.random.default_rng(1), "ternary", [3, 5, 2])
+    circuit = relu_circuit(compile_network(net))
+    x = np.random.default_rng(2).normal(size=(103, 3))
+    whole = circuit.evaluate(x)
+    monkeypatch.setattr(circuit_module, "CHUNK", 10)
+    np.testing.assert_array_equal(circuit.evaluate(x), whole)
+    np.testing.assert_allclose(whole, net.forward(x), rtol=1e-12, atol=1e-12)
