@@ -235,8 +235,10 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         if level_mins:
             min_levels.append(level_mins)
     dense_extent = extent.toarray()
-    if dense_extent.size and np.abs(dense_extent[:, 1:]).max() >= EXACT_LIMIT:
-        raise CircuitError("extent coefficients exceed 2**53, so the algebra would not be exact")
+    # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
+    for what, values in (("extent", dense_extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
+        if values.size and np.abs(values[:, 1:]).max() >= EXACT_LIMIT:
+            raise CircuitError(f"{what} coefficients exceed 2**53, so the algebra would not be exact")
 
     net_change = (produced - consumed).tocsr()
     pos = [index[o.pos] for o in red.outputs]
@@ -244,49 +246,35 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     final = (start([o.pos for o in red.outputs]) - start([o.neg for o in red.outputs])).toarray()
     final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs")
 
-    # Substitute extents by ReLU nodes, last level first: extent = a - relu(a - b) (or b's way).
+    # Substitute extents by ReLU nodes, last level first: extent = a - relu(a - b), or b's way
+    # round, whichever leaves fewer terms in the rows that read the level.
     n_out = len(red.outputs)
     table = np.vstack([final, a_expr - b_expr])  # outputs, then each node's pre-activation
     for level in reversed(min_levels):
         ks = [min_row[i] for i in level]
         cols = [min_col[i] for i in level]
-        coef = table[:, cols].copy()
-        table[:, cols] = 0.0
+        readers = np.flatnonzero(np.any(table[:, cols] != 0.0, axis=1))
+        coef = table[readers][:, cols]
+        rest = table[readers]
+        rest[:, cols] = 0.0
         best = None
         for side, expr in ((0, a_expr), (1, b_expr)):
-            trial = table + _exact_product(coef, expr[ks], "ReLU level")
+            trial = rest + _exact_product(coef, expr[ks], "ReLU level")
             trial[:, cols] = -coef
             terms = np.count_nonzero(trial[:, 1:])
             if best is None or terms < best[0]:
                 best = (terms, side, trial)
         assert best is not None
-        _, side, table = best
+        _, side, trial = best
+        table[readers] = trial
         if side == 1:  # the node reads b - a
             table[[n_out + k for k in ks]] *= -1.0
-    if table.size and np.abs(table[:, 1:]).max() >= EXACT_LIMIT:
-        raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
+        if readers.size and np.abs(table[readers, 1:]).max() >= EXACT_LIMIT:
+            raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
 
-    # Input block: a dual-rail input whose two rails always carry opposite weights reads the
-    # value itself (pos - neg = x - offset exactly); otherwise each rail is its own column.
-    input_columns: list[tuple[int, int]] = []
-    in_weights: list[np.ndarray] = []
-    for k, spec in enumerate(red.inputs):
-        p = table[:, input_cols[spec.pos]]
-        if spec.neg is None:
-            input_columns.append((k, 0))  # a shifted single rail's amount is its value
-            in_weights.append(p)
-            continue
-        n = table[:, input_cols[spec.neg]]
-        if np.array_equal(p, -n):
-            input_columns.append((k, 0))
-            in_weights.append(p)
-        else:
-            input_columns += [(k, 1), (k, 2)]
-            in_weights += [p, n]
-    inputs_part = np.stack(in_weights, axis=1) if in_weights else np.zeros((len(table), 0))
     # Group the nodes by depth in the circuit (1 + the deepest node they read), which can be
-    # shallower than the CRN's firing level (e.g. a node fed by biases only).
-    # Nodes no output depends on are dropped (e.g. a node whose copies go nowhere).
+    # shallower than the CRN's firing level (e.g. a node fed by biases only), and drop the
+    # nodes no output depends on (e.g. a node whose copies go nowhere).
     depth = np.zeros(len(mins), dtype=np.int64)
     for level in min_levels:
         for i in level:
@@ -302,6 +290,26 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     groups = [np.flatnonzero(live & (depth == d)).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
     groups = [group for group in groups if group]
     source_cols = [[n0 + k for k in group] for group in groups]
+    used_rows = list(range(n_out)) + [n_out + k for group in groups for k in group]
+
+    # Input block: a dual-rail input whose two rails always carry opposite weights reads the
+    # value itself (pos - neg = x - offset exactly); otherwise each rail is its own column.
+    input_columns: list[tuple[int, int]] = []
+    in_weights: list[np.ndarray] = []
+    for k, spec in enumerate(red.inputs):
+        p = table[:, input_cols[spec.pos]]
+        if spec.neg is None:
+            input_columns.append((k, 0))  # a shifted single rail's amount is its value
+            in_weights.append(p)
+            continue
+        n = table[:, input_cols[spec.neg]]
+        if np.array_equal(p[used_rows], -n[used_rows]):
+            input_columns.append((k, 0))
+            in_weights.append(p)
+        else:
+            input_columns += [(k, 1), (k, 2)]
+            in_weights += [p, n]
+    inputs_part = np.stack(in_weights, axis=1) if in_weights else np.zeros((len(table), 0))
 
     def stage(rows: list[int]) -> _Stage:
         blocks = []
