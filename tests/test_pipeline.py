@@ -26,6 +26,7 @@ def check_outputs(folder: Path, pattern: bool = False) -> dict:  # type: ignore[
     # The two exact engines agree, and the circuit has no more nodes than the network.
     assert metrics["circuit"]["max_abs_diff_vs_firing"] <= 1e-9 * (1.0 + metrics["final_concentration_max"])
     assert sum(metrics["circuit"]["widths"]) <= sum(int(w) for w in metrics["network_shape"].split("-")[1:-1])
+    assert metrics["proven_equivalent"] is True, metrics["proof"]
     names = {"network.json", "crn.txt", "report.md", "training.png", "kinetics.png", "confusion.png"}
     if pattern:
         names.add("pattern.png")

@@ -168,6 +168,20 @@ def _circuit_report(crn: CRN) -> dict[str, object]:
     return {"available": True, "widths": list(circuit.widths), "multiply_adds": circuit.multiply_adds}
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the CRN provably computes the network, 1 when not proven."""
+    from .verify import verify_equivalence
+
+    net = load_network(args.network)
+    crn = _load_any_crn(args.crn)
+    verdict = verify_equivalence(net, crn)
+    if args.json:
+        print(json.dumps({"equivalent": verdict.equivalent, "reason": verdict.reason, "widths": list(verdict.widths)}))
+    else:
+        print(("EQUIVALENT: " if verdict.equivalent else "NOT PROVEN EQUIVALENT: ") + verdict.reason)
+    return 0 if verdict.equivalent else 1
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     crn = _load_any_crn(args.crn)
     report = info_report(crn)
@@ -412,6 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="ONNX file")
     p.add_argument("-o", "--output", required=True, help="network JSON to write")
     p.set_defaults(func=cmd_import_onnx)
+
+    p = sub.add_parser(
+        "verify", help="prove a CRN computes a network for every input (exit 0) or say where not (exit 1)"
+    )
+    p.add_argument("network", help="network file (deepcrn-network JSON)")
+    p.add_argument("crn", help="CRN text file or SBML model (.xml)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("info", help="CRN statistics and rate-independence verdicts (text or SBML)")
     p.add_argument("crn", help="CRN text file or SBML model (.xml)")

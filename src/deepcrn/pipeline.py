@@ -26,6 +26,7 @@ from .network import Network, WeightKind, load_network
 from .simulate.circuit import relu_circuit
 from .simulate.equilibrium import equilibrium, output_plan
 from .simulate.ode import simulate_ode
+from .verify import verify_equivalence
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
     circuit = relu_circuit(crn)
     circuit_out = circuit.evaluate(ds.x_test)
     circuit_seconds = time.perf_counter() - start
+    proof = verify_equivalence(net, crn, circuit=circuit)
 
     n_ode = min(opts.n_ode, len(ds.y_test))
     ode_idx = np.sort(np.random.default_rng(opts.seed).choice(len(ds.y_test), n_ode, replace=False))
@@ -204,6 +206,8 @@ def run_task(opts: RunOptions) -> dict[str, Any]:
             "max_abs_diff_vs_firing": float(np.max(np.abs(circuit_out - crn_out))),
             "seconds": circuit_seconds,
         },
+        "proven_equivalent": proof.equivalent,
+        "proof": proof.reason,
         "ode": {
             "n": n_ode,
             "examples": ode_idx.tolist(),

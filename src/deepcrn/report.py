@@ -153,6 +153,8 @@ def write_report(path: Path, metrics: dict[str, Any], plots: Sequence[tuple[str,
         f"| max abs difference, CRN vs network outputs | {m['max_abs_diff']:.3g} |",
         f"| ReLU circuit of the CRN: nodes per level / max abs difference vs firing | "
         f"{'-'.join(map(str, m['circuit']['widths'])) or 'none'} / {m['circuit']['max_abs_diff_vs_firing']:.3g} |",
+        f"| equivalent to the network for every input (symbolic) | {'yes' if m['proven_equivalent'] else 'no'}: "
+        f"{m['proof']} |",
         f"| ODE examples (random rates {m['ode']['rate_range']}, seed {m['ode']['seed']}) | {m['ode']['n']} |",
         f"| ODE agreement / converged | {m['ode']['agreement']:.4f} / {m['ode']['converged']} of {m['ode']['n']} |",
         f"| ODE max abs difference vs network | {m['ode']['max_abs_diff']:.3g} |",

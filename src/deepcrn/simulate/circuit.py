@@ -54,7 +54,7 @@ CHUNK = 65_536  # examples per block: bounds memory to CHUNK * (widest level) * 
 
 
 @dataclass(frozen=True)
-class _Block:
+class Block:
     """One weighted sum: ``source[:, columns] @ weights``."""
 
     source: int  # 0: the input block, k >= 1: the ReLU nodes of level k
@@ -63,8 +63,10 @@ class _Block:
 
 
 @dataclass(frozen=True)
-class _Stage:
-    blocks: tuple[_Block, ...]
+class Stage:
+    """A level of nodes (or the outputs): the sum of its blocks plus ``bias``."""
+
+    blocks: tuple[Block, ...]
     bias: np.ndarray  # (n_nodes,)
 
 
@@ -76,11 +78,11 @@ class ReluCircuit:
         self,
         crn: CRN,
         input_columns: list[tuple[int, int]],
-        levels: list[_Stage],
-        output: _Stage,
+        levels: list[Stage],
+        output: Stage,
         nodes: list[list[int]],
     ) -> None:
-        self.crn = crn
+        self.crn = crn  # the reduced CRN the circuit was derived from (same inputs and outputs)
         # Input block column c holds input k's value (kind 0), its positive rail (1) or its
         # negative rail (2); the block is the validated values themselves when it can be.
         self.input_columns = input_columns
@@ -110,7 +112,7 @@ class ReluCircuit:
         return block
 
     @staticmethod
-    def _apply(stage: _Stage, sources: list[np.ndarray], n: int) -> np.ndarray:
+    def _apply(stage: Stage, sources: list[np.ndarray], n: int) -> np.ndarray:
         acc = None
         for block in stage.blocks:
             src = sources[block.source]
@@ -272,24 +274,8 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         if readers.size and np.abs(table[readers, 1:]).max() >= EXACT_LIMIT:
             raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
 
-    # Group the nodes by depth in the circuit (1 + the deepest node they read), which can be
-    # shallower than the CRN's firing level (e.g. a node fed by biases only), and drop the
-    # nodes no output depends on (e.g. a node whose copies go nowhere).
-    depth = np.zeros(len(mins), dtype=np.int64)
-    for level in min_levels:
-        for i in level:
-            k = min_row[i]
-            reads = np.flatnonzero(table[n_out + k, n0:])
-            depth[k] = 1 + (int(depth[reads].max()) if len(reads) else 0)
-    live = np.zeros(len(mins), dtype=bool)
-    live[np.flatnonzero(np.any(table[:n_out, n0:] != 0.0, axis=0))] = True
-    for level in reversed(min_levels):
-        for k in (min_row[i] for i in level):
-            if live[k]:
-                live[np.flatnonzero(table[n_out + k, n0:])] = True
-    groups = [np.flatnonzero(live & (depth == d)).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
-    groups = [group for group in groups if group]
-    source_cols = [[n0 + k for k in group] for group in groups]
+    order = [[min_row[i] for i in level] for level in min_levels]
+    groups = live_groups(table, n_out, n0, order)
     used_rows = list(range(n_out)) + [n_out + k for group in groups for k in group]
 
     # Input block: a dual-rail input whose two rails always carry opposite weights reads the
@@ -311,18 +297,47 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
             in_weights += [p, n]
     inputs_part = np.stack(in_weights, axis=1) if in_weights else np.zeros((len(table), 0))
 
-    def stage(rows: list[int]) -> _Stage:
-        blocks = []
-        parts = [inputs_part[rows]] + [table[np.ix_(rows, c)] for c in source_cols]
-        for source, part in enumerate(parts):
-            used = np.flatnonzero(np.any(part != 0.0, axis=0))
-            if len(used) == 0:
-                continue
-            columns = None if len(used) == part.shape[1] else used
-            weights = np.ascontiguousarray((part if columns is None else part[:, used]).T)
-            blocks.append(_Block(source, columns, weights))
-        return _Stage(tuple(blocks), table[rows, 0].copy())
-
-    levels = [stage([n_out + k for k in group]) for group in groups]
+    levels = [stage(table, inputs_part, [n_out + k for k in group], n0, groups) for group in groups]
     nodes = [[mins[k] for k in group] for group in groups]
-    return ReluCircuit(red, input_columns, levels, stage(list(range(n_out))), nodes)
+    output = stage(table, inputs_part, list(range(n_out)), n0, groups)
+    return ReluCircuit(red, input_columns, levels, output, nodes)
+
+
+def live_groups(table: np.ndarray, n_out: int, n0: int, order: list[list[int]]) -> list[list[int]]:
+    """The nodes no output depends on dropped, the rest grouped by depth in the circuit (1 + the
+    deepest node they read), which can be shallower than their level in ``order`` (e.g. a node
+    fed by biases only).
+
+    ``table``: one row per output, then one per node (its pre-activation); columns: the constant,
+    the input block up to ``n0``, then one per node. ``order``: node levels, each node's row reading
+    only nodes of earlier levels.
+    """
+    n_nodes = table.shape[1] - n0
+    depth = np.zeros(n_nodes, dtype=np.int64)
+    for level in order:
+        for k in level:
+            reads = np.flatnonzero(table[n_out + k, n0:])
+            depth[k] = 1 + (int(depth[reads].max()) if len(reads) else 0)
+    live = np.zeros(n_nodes, dtype=bool)
+    live[np.flatnonzero(np.any(table[:n_out, n0:] != 0.0, axis=0))] = True
+    for level in reversed(order):
+        for k in level:
+            if live[k]:
+                live[np.flatnonzero(table[n_out + k, n0:])] = True
+    groups = [np.flatnonzero(live & (depth == d)).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
+    return [group for group in groups if group]
+
+
+def stage(table: np.ndarray, inputs_part: np.ndarray, rows: list[int], n0: int, groups: list[list[int]]) -> Stage:
+    """The weighted sums of ``table``'s ``rows``: one dense block per source they read (the
+    input block ``inputs_part``, or a group of nodes), keeping only the columns read."""
+    blocks = []
+    parts = [inputs_part[rows]] + [table[np.ix_(rows, [n0 + k for k in group])] for group in groups]
+    for source, part in enumerate(parts):
+        used = np.flatnonzero(np.any(part != 0.0, axis=0))
+        if len(used) == 0:
+            continue
+        columns = None if len(used) == part.shape[1] else used
+        weights = np.ascontiguousarray((part if columns is None else part[:, used]).T)
+        blocks.append(Block(source, columns, weights))
+    return Stage(tuple(blocks), table[rows, 0].copy())
