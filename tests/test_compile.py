@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from deepcrn.compile import compile_network, reduce
 from deepcrn.crn_text import parse_crn
-from deepcrn.errors import CRNError, NetworkError
+from deepcrn.errors import CRNError, DataError, NetworkError
 from deepcrn.network import Network
 from deepcrn.simulate import equilibrium_outputs
 
@@ -26,8 +26,9 @@ def test_exact_crn_equals_forward_pass(data: st.DataObject, net: Network) -> Non
     expected = net.forward(x)
     for form in ("full", "reduced"):
         crn = compile_network(net, form=form)
-        got = equilibrium_outputs(crn, x)
-        assert np.all(np.abs(got - expected) <= 1e-9 * magnitude(net, x)), form
+        for engine in ("fire", "circuit"):  # firing the reactions, and the circuit they compute
+            got = equilibrium_outputs(crn, x, engine=engine)
+            assert np.all(np.abs(got - expected) <= 1e-9 * magnitude(net, x)), (form, engine)
 
 
 @given(st.data(), networks())
@@ -39,7 +40,10 @@ def test_reduced_equals_full_and_keeps_the_properties(data: st.DataObject, net: 
         assert crn.is_non_competitive(), crn.competitions()
         assert crn.is_feed_forward(), crn.find_cycle()
     np.testing.assert_allclose(
-        equilibrium_outputs(red, x), equilibrium_outputs(full, x), rtol=0, atol=1e-12 * magnitude(net, x).max()
+        equilibrium_outputs(red, x, engine="fire"),
+        equilibrium_outputs(full, x, engine="fire"),
+        rtol=0,
+        atol=1e-12 * magnitude(net, x).max(),
     )
     # Full: one fan-out reaction per upstream species with a non-zero row, two per ReLU node.
     assert full.stats()["n_bimolecular"] == n_relu(net)
@@ -62,15 +66,17 @@ def test_input_shift_preserves_outputs_and_halves_inputs(data: st.DataObject, ne
     shifted = compile_network(net, input_lower_bounds=lows)
     plain = compile_network(net)
     assert len(shifted.input_species) == net.n_inputs == len(plain.input_species) // 2
-    got = equilibrium_outputs(shifted, x)
-    assert np.all(np.abs(got - net.forward(x)) <= 1e-9 * magnitude(net, np.abs(x) + np.abs(lows)))
+    for engine in ("fire", "circuit"):
+        got = equilibrium_outputs(shifted, x, engine=engine)
+        assert np.all(np.abs(got - net.forward(x)) <= 1e-9 * magnitude(net, np.abs(x) + np.abs(lows))), engine
 
 
 def test_input_below_its_lower_bound_is_refused() -> None:
     net = random_network(np.random.default_rng(0), "ternary", [2, 3, 2])
     crn = compile_network(net, input_lower_bounds=[0.0, -1.0])
-    with pytest.raises(Exception, match="below its declared lower bound"):
-        equilibrium_outputs(crn, np.array([[0.5, -2.0]]))
+    for engine in ("fire", "circuit"):
+        with pytest.raises(DataError, match="below its declared lower bound"):
+            equilibrium_outputs(crn, np.array([[0.5, -2.0]]), engine=engine)
     with pytest.raises(NetworkError, match="lower bounds"):
         compile_network(net, input_lower_bounds=[0.0])
 
