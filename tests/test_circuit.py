@@ -212,3 +212,21 @@ def test_large_batches_are_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(circuit_module, "CHUNK", 10)
     np.testing.assert_array_equal(circuit.evaluate(x), whole)
     np.testing.assert_allclose(whole, net.forward(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "output y = A - B\ninit A = 2",  # no reactions, no inputs
+        "init A = 1\nA -> B",  # no outputs
+        "input x = X_p - X_n\noutput y = X_p - X_n",  # outputs read the inputs themselves
+        "input x = X + -3\noutput y = Y - Z\nX -> Y\ninit Z = 0.5",  # shifted single rail
+        "input x = X_p - X_n + 1.5\noutput y = (Y_p - Y_n) / 2\nX_p -> M + 2 Y_p\nM + X_n -> 2 Y_n",
+    ],
+)
+def test_small_cases_match_firing(text: str) -> None:
+    crn = parse_crn(text)
+    x = np.array([[2.0], [-1.0], [0.0]])[:, : len(crn.inputs)] if crn.inputs else None
+    if crn.inputs and crn.inputs[0].neg is None:
+        x = x + 3.0
+    np.testing.assert_array_equal(relu_circuit(crn).evaluate(x), output_plan(crn).evaluate(x))

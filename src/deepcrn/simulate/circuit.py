@@ -45,9 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..compile import reduce
 from ..crn import CRN
-from ..errors import CircuitError, CRNError
+from ..errors import CircuitError
 
 EXACT_LIMIT = 2.0**53  # float64 holds every integer below this exactly
 CHUNK = 65_536  # examples per block: bounds memory to CHUNK * (widest level) * 8 bytes
@@ -82,14 +81,14 @@ class ReluCircuit:
         output: Stage,
         nodes: list[list[int]],
     ) -> None:
-        self.crn = crn  # the reduced CRN the circuit was derived from (same inputs and outputs)
+        self.crn = crn  # the CRN the circuit was derived from
         # Input block column c holds input k's value (kind 0), its positive rail (1) or its
         # negative rail (2); the block is the validated values themselves when it can be.
         self.input_columns = input_columns
         self._identity = input_columns == [(k, 0) for k in range(len(crn.inputs))]
         self.levels = levels
         self.output = output
-        self.nodes = nodes  # reaction indices (in the reduced CRN) of each level's nodes
+        self.nodes = nodes  # indices of the min reactions that are each level's nodes
         self.scale = np.array([o.scale for o in crn.outputs])
 
     @property
@@ -145,6 +144,11 @@ def _rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
     return matrix[rows] if rows else sp.csr_matrix((0, matrix.shape[1]))
 
 
+def _inexact(values: np.ndarray) -> bool:
+    """Whether integer coefficients (every column but the constants' column 0) reach 2**53."""
+    return values.shape[1] > 1 and values.shape[0] > 0 and float(np.abs(values[:, 1:]).max()) >= EXACT_LIMIT
+
+
 def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str) -> np.ndarray:
     """``a @ b`` for integer-valued ``a`` and ``b`` (column 0 of ``b`` excepted: constants),
     refusing when a partial sum could leave float64's exact integers."""
@@ -168,18 +172,14 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
                 f"reaction {i + 1} ({r}) is not linear (one reactant) or a min reaction (two "
                 "reactants), each consumed with coefficient 1, so its extent is not a min of amounts"
             )
-    try:
-        red = reduce(crn, check=False)  # linear reactions folded away: far fewer terms to carry
-    except CRNError as err:  # its coefficients overflow
-        raise CircuitError(str(err)) from None
-    index = red.index
-    kinds = [len(r.reactants) for r in red.reactions]  # 1: linear, 2: min
+    index = crn.index
+    kinds = [len(r.reactants) for r in crn.reactions]  # 1: linear, 2: min
 
     # Basis of every expression: a constant 1, the input species' encoded amounts, then one
     # column per min reaction (its extent, later its ReLU node).
-    n_species, n_reactions = len(red.species), len(red.reactions)
+    n_species, n_reactions = len(crn.species), len(crn.reactions)
     input_cols: dict[str, int] = {}
-    for spec in red.inputs:
+    for spec in crn.inputs:
         for name in (spec.pos, spec.neg):
             if name is not None:
                 input_cols[name] = 1 + len(input_cols)
@@ -190,14 +190,14 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
 
     def start(names: list[str]) -> sp.csr_matrix:
         """Initial amounts of ``names`` as expressions: init * 1 (+ the input's amount)."""
-        terms = [(k, 0, red.init[name]) for k, name in enumerate(names) if name in red.init]
+        terms = [(k, 0, crn.init[name]) for k, name in enumerate(names) if name in crn.init]
         terms += [(k, input_cols[name], 1.0) for k, name in enumerate(names) if name in input_cols]
         rows, cols, vals = zip(*terms) if terms else ((), (), ())
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(names), n_basis))
 
     def stoichiometry(side: str) -> sp.csr_matrix:
         """(species, reactions) coefficients of one side of every reaction."""
-        sides = [getattr(r, side) for r in red.reactions]
+        sides = [getattr(r, side) for r in crn.reactions]
         rows = np.fromiter((index[name] for terms in sides for name, _ in terms), dtype=np.int64)
         vals = np.fromiter((c for terms in sides for _, c in terms), dtype=np.float64, count=len(rows))
         cols = np.repeat(np.arange(n_reactions), [len(terms) for terms in sides])
@@ -218,14 +218,14 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     b_expr = np.zeros((len(mins), n_basis))
     min_row = {r: k for k, r in enumerate(mins)}
     min_levels: list[list[int]] = []
-    for group in red.reaction_levels():
+    for group in crn.reaction_levels():
         linear = [i for i in group if kinds[i] == 1]
         level_mins = [i for i in group if kinds[i] == 2]
         for side, expr in ((0, a_expr), (1, b_expr)):
             if level_mins:
-                names = [red.reactions[i].reactants[side][0] for i in level_mins]
+                names = [crn.reactions[i].reactants[side][0] for i in level_mins]
                 expr[[min_row[i] for i in level_mins]] = amounts(names).toarray()
-        names = [red.reactions[i].reactants[0][0] for i in linear]
+        names = [crn.reactions[i].reactants[0][0] for i in linear]
         units = sp.csr_matrix(
             (np.ones(len(level_mins)), (np.arange(len(level_mins)), [min_col[i] for i in level_mins])),
             shape=(len(level_mins), n_basis),
@@ -239,18 +239,18 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     dense_extent = extent.toarray()
     # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
     for what, values in (("extent", dense_extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
-        if values.size and np.abs(values[:, 1:]).max() >= EXACT_LIMIT:
+        if _inexact(values):
             raise CircuitError(f"{what} coefficients exceed 2**53, so the algebra would not be exact")
 
     net_change = (produced - consumed).tocsr()
-    pos = [index[o.pos] for o in red.outputs]
-    neg = [index[o.neg] for o in red.outputs]
-    final = (start([o.pos for o in red.outputs]) - start([o.neg for o in red.outputs])).toarray()
+    pos = [index[o.pos] for o in crn.outputs]
+    neg = [index[o.neg] for o in crn.outputs]
+    final = (start([o.pos for o in crn.outputs]) - start([o.neg for o in crn.outputs])).toarray()
     final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs")
 
     # Substitute extents by ReLU nodes, last level first: extent = a - relu(a - b), or b's way
     # round, whichever leaves fewer terms in the rows that read the level.
-    n_out = len(red.outputs)
+    n_out = len(crn.outputs)
     table = np.vstack([final, a_expr - b_expr])  # outputs, then each node's pre-activation
     for level in reversed(min_levels):
         ks = [min_row[i] for i in level]
@@ -271,7 +271,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         table[readers] = trial
         if side == 1:  # the node reads b - a
             table[[n_out + k for k in ks]] *= -1.0
-        if readers.size and np.abs(table[readers, 1:]).max() >= EXACT_LIMIT:
+        if _inexact(table[readers]):
             raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
 
     order = [[min_row[i] for i in level] for level in min_levels]
@@ -282,7 +282,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     # value itself (pos - neg = x - offset exactly); otherwise each rail is its own column.
     input_columns: list[tuple[int, int]] = []
     in_weights: list[np.ndarray] = []
-    for k, spec in enumerate(red.inputs):
+    for k, spec in enumerate(crn.inputs):
         p = table[:, input_cols[spec.pos]]
         if spec.neg is None:
             input_columns.append((k, 0))  # a shifted single rail's amount is its value
@@ -300,7 +300,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     levels = [stage(table, inputs_part, [n_out + k for k in group], n0, groups) for group in groups]
     nodes = [[mins[k] for k in group] for group in groups]
     output = stage(table, inputs_part, list(range(n_out)), n0, groups)
-    return ReluCircuit(red, input_columns, levels, output, nodes)
+    return ReluCircuit(crn, input_columns, levels, output, nodes)
 
 
 def live_groups(table: np.ndarray, n_out: int, n0: int, order: list[list[int]]) -> list[list[int]]:
