@@ -15,6 +15,7 @@ from deepcrn.cli import main
 from deepcrn.compile import compile_network
 from deepcrn.crn import CRN, Reaction
 from deepcrn.crn_text import save_crn
+from deepcrn.export.sbml import from_sbml, to_sbml
 from deepcrn.network import Network
 from deepcrn.verify import verify_equivalence
 
@@ -59,6 +60,13 @@ def test_crns_that_compute_something_else_are_not() -> None:
     # Another shape.
     verdict = verify_equivalence(random_network(np.random.default_rng(5), "ternary", [4, 6, 2]), full)
     assert not verdict.equivalent and "the network 4 and 2" in verdict.reason
+
+
+def test_proof_survives_an_sbml_round_trip() -> None:
+    net = random_network(np.random.default_rng(4), "integer", [3, 6, 4, 2])
+    crn = from_sbml(to_sbml(compile_network(net, form="full")))
+    verdict = verify_equivalence(net, crn)
+    assert verdict.equivalent, verdict.reason
 
 
 def test_cli_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
