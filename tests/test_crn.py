@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
 from deepcrn.crn_text import parse_crn
@@ -74,6 +76,31 @@ def test_levels_are_topological() -> None:
     assert crn.reaction_levels() == [[1], [2], [0]]
     with pytest.raises(CRNError, match="cycle"):
         parse_crn("A -> B\nB -> A").reaction_levels()
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_levels_agree_with_the_species_graph(seed: int) -> None:
+    """The sparse, reaction-level Kahn (levels, is_feed_forward) against the species-level
+    depth-first search (find_cycle) on random CRNs with catalysts, self-loops and cycles."""
+    rng = np.random.default_rng(seed)
+    names = [f"S{k}" for k in range(int(rng.integers(1, 7)))]
+    reactions = []
+    for _ in range(int(rng.integers(0, 7))):
+        reactants = {names[int(i)]: int(rng.integers(1, 3)) for i in rng.integers(0, len(names), rng.integers(1, 3))}
+        products = {names[int(i)]: int(rng.integers(1, 3)) for i in rng.integers(0, len(names), rng.integers(0, 3))}
+        reactions.append(Reaction(tuple(reactants.items()), tuple(products.items())))
+    crn = CRN(tuple(names), tuple(reactions))
+    acyclic = crn.find_cycle() is None
+    assert crn.is_feed_forward() == acyclic
+    if not acyclic:
+        return
+    levels = crn.reaction_levels()
+    assert sorted(i for group in levels for i in group) == list(range(len(reactions)))
+    level_of = {i: k for k, group in enumerate(levels) for i in group}
+    for j, r in enumerate(reactions):
+        for i, q in enumerate(reactions):
+            if any(q.net().get(name, 0) > 0 for name, _ in r.reactants):
+                assert level_of[i] < level_of[j]
 
 
 def test_initial_state_encodes_inputs() -> None:

@@ -31,6 +31,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from .errors import CRNError, DataError
 
@@ -403,7 +404,9 @@ class CRN:
         return self._topological(self_loops=False) or list(self.species)
 
     def is_feed_forward(self) -> bool:
-        return self._topological(self_loops=True) is not None
+        """No cycle "reactant -> net product" (equivalently, among reactions "net-produces a
+        reactant of"), which :meth:`reaction_levels` would meet."""
+        return self._levels() is not None
 
     def check_rate_independent(self) -> None:
         """Raise :class:`CRNError` naming the culprit unless non-competitive and feed-forward."""
@@ -418,36 +421,45 @@ class CRN:
         if not self.is_feed_forward():
             raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(self.find_cycle() or ['?'])}")
 
+    @cached_property
+    def stoichiometry(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``(reactants, products)``: coefficient matrices of shape ``(species, reactions)``."""
+        index, n = self.index, len(self.reactions)
+
+        def side(sides: list[tuple[Term, ...]]) -> sp.csr_matrix:
+            rows = np.fromiter((index[name] for terms in sides for name, _ in terms), dtype=np.int64)
+            vals = np.fromiter((c for terms in sides for _, c in terms), dtype=np.float64, count=len(rows))
+            cols = np.repeat(np.arange(n), [len(terms) for terms in sides])
+            return sp.csr_matrix((vals, (rows, cols)), shape=(len(self.species), n))
+
+        return side([r.reactants for r in self.reactions]), side([r.products for r in self.reactions])
+
+    def _levels(self) -> list[list[int]] | None:
+        """Kahn's algorithm over reactions, a level at a time with sparse matrices; None on a cycle."""
+        reactants, products = self.stoichiometry
+        makes = ((products - reactants) > 0).astype(np.int64)  # (species, reactions): net-produces
+        uses = (reactants > 0).astype(np.int64).T.tocsr()  # (reactions, species): has as reactant
+        needs = (uses @ makes).tocsr()  # (j, i) != 0: i net-produces a reactant of j
+        needs.data[:] = 1
+        waiting = np.diff(needs.indptr)  # distinct reactions each one waits for
+        done = np.zeros(len(self.reactions), dtype=bool)
+        groups: list[list[int]] = []
+        current = np.flatnonzero(waiting == 0)
+        while len(current):
+            groups.append(current.tolist())
+            done[current] = True
+            finished = np.zeros(len(self.reactions), dtype=np.int64)
+            finished[current] = 1
+            waiting = waiting - needs @ finished
+            current = np.flatnonzero((waiting == 0) & ~done)
+        return groups if done.all() else None
+
     def reaction_levels(self) -> list[list[int]]:
         """Reactions grouped in topological levels: a reaction's reactants are net-produced only by
         reactions of earlier levels (Kahn's algorithm). Raises :class:`CRNError` on a cycle."""
-        producers: dict[str, list[int]] = defaultdict(list)
-        for i, r in enumerate(self.reactions):
-            for name, change in r.net().items():
-                if change > 0:
-                    producers[name].append(i)
-        deps = [{p for name, _ in r.reactants for p in producers[name]} for r in self.reactions]
-        dependants: dict[int, list[int]] = defaultdict(list)
-        for j, ds in enumerate(deps):
-            for p in ds:
-                dependants[p].append(j)
-        waiting = [len(ds) for ds in deps]
-        current = [j for j, n in enumerate(waiting) if n == 0]
-        groups: list[list[int]] = []
-        done = 0
-        while current:
-            groups.append(current)
-            done += len(current)
-            following = []
-            for p in current:
-                for j in dependants[p]:
-                    waiting[j] -= 1
-                    if waiting[j] == 0:
-                        following.append(j)
-            current = sorted(following)
-        if done != len(self.reactions):
-            cycle = self.find_cycle()
-            raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(cycle or ['?'])}")
+        groups = self._levels()
+        if groups is None:
+            raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(self.find_cycle() or ['?'])}")
         return groups
 
     # ----------------------------------------------------------------- statistics

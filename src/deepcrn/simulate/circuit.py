@@ -177,7 +177,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
 
     # Basis of every expression: a constant 1, the input species' encoded amounts, then one
     # column per min reaction (its extent, later its ReLU node).
-    n_species, n_reactions = len(crn.species), len(crn.reactions)
+    n_reactions = len(crn.reactions)
     input_cols: dict[str, int] = {}
     for spec in crn.inputs:
         for name in (spec.pos, spec.neg):
@@ -195,15 +195,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         rows, cols, vals = zip(*terms) if terms else ((), (), ())
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(names), n_basis))
 
-    def stoichiometry(side: str) -> sp.csr_matrix:
-        """(species, reactions) coefficients of one side of every reaction."""
-        sides = [getattr(r, side) for r in crn.reactions]
-        rows = np.fromiter((index[name] for terms in sides for name, _ in terms), dtype=np.int64)
-        vals = np.fromiter((c for terms in sides for _, c in terms), dtype=np.float64, count=len(rows))
-        cols = np.repeat(np.arange(n_reactions), [len(terms) for terms in sides])
-        return sp.csr_matrix((vals, (rows, cols)), shape=(n_species, n_reactions))
-
-    produced, consumed = stoichiometry("products"), stoichiometry("reactants")
+    consumed, produced = crn.stoichiometry
 
     # Extents as expressions, level by level: a linear reaction's extent is its reactant's amount
     # when it fires (initial amount plus what earlier reactions made), a min reaction's extent is
