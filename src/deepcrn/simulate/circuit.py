@@ -15,8 +15,8 @@ is exact) and terms that cancel vanish exactly. Which reactant plays ``a`` does 
 value, only which terms cancel; each level keeps the choice that leaves fewer terms. For a CRN
 compiled from a ReLU network the forwarded copies cancel and the circuit is the network again
 (the paper's correctness theorem, recovered from the reactions): evaluating it costs one matrix
-product per layer, like the network's forward pass, and the evaluation never needs more than
-the output values.
+product per layer, like the network's forward pass. It gives the output values only;
+:func:`~deepcrn.simulate.equilibrium` gives every species' final amount.
 
 Example::
 
