@@ -16,7 +16,7 @@ from deepcrn.compile import compile_network
 from deepcrn.crn import CRN, Reaction
 from deepcrn.crn_text import save_crn
 from deepcrn.export.sbml import from_sbml, to_sbml
-from deepcrn.network import Network
+from deepcrn.network import Layer, Network
 from deepcrn.verify import verify_equivalence
 
 from .strategies import networks, random_network
@@ -29,6 +29,21 @@ def test_compiled_crns_are_proven_equivalent(net: Network, form: str) -> None:
     verdict = verify_equivalence(net, crn)
     assert verdict.equivalent, verdict.reason
     assert "integer weights identical" in verdict.reason
+
+
+def test_nodes_of_one_layer_firing_at_different_levels() -> None:
+    """Found by hypothesis: in the full form the two second-layer nodes fire at different
+    levels; the copies they forward cancel only when both are substituted together."""
+    net = Network(
+        (
+            Layer(np.array([[-1.0], [1.0], [1.0]]), np.array([0.49565561]), "relu"),
+            Layer(np.array([[1.0, -1.0]]), np.array([0.66956186, -0.80542985]), "relu"),
+            Layer(np.array([[-1.0], [-1.0]]), np.array([0.04263336]), "linear"),
+        ),
+        "binary",
+    )
+    verdict = verify_equivalence(net, compile_network(net, form="full"))
+    assert verdict.equivalent, verdict.reason
 
 
 def tampered(crn: CRN, index: int, products: tuple[tuple[str, int], ...]) -> CRN:

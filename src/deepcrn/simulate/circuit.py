@@ -12,7 +12,8 @@ each output a weighted sum of the same.
 The weights are sums of products of stoichiometric coefficients, so the algebra is done on
 integers (held in float64 and checked to stay below 2**53, where float64 arithmetic on integers
 is exact) and terms that cancel vanish exactly. Which reactant plays ``a`` does not change any
-value, only which terms cancel; each level keeps the choice that leaves fewer terms. For a CRN
+value, only which terms cancel; each layer of min reactions keeps the choice that leaves fewer
+terms. For a CRN
 compiled from a ReLU network the forwarded copies cancel and the circuit is the network again
 (the paper's correctness theorem, recovered from the reactions): evaluating it costs one matrix
 product per layer, like the network's forward pass. It gives the output values only;
@@ -240,13 +241,22 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     final = (start([o.pos for o in crn.outputs]) - start([o.neg for o in crn.outputs])).toarray()
     final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs")
 
-    # Substitute extents by ReLU nodes, last level first: extent = a - relu(a - b), or b's way
-    # round, whichever leaves fewer terms in the rows that read the level.
+    # Group the min reactions by depth among min reactions (1 + the deepest one whose extent
+    # their reactants' amounts include): nodes of one layer are substituted together, since the
+    # copies they forward cancel only jointly, even where they fire at different levels.
+    depth = np.zeros(len(mins), dtype=np.int64)
+    for level in min_levels:
+        for k in (min_row[i] for i in level):
+            reads = np.flatnonzero(np.any(np.stack([a_expr[k, n0:], b_expr[k, n0:]]) != 0.0, axis=0))
+            depth[k] = 1 + (int(depth[reads].max()) if len(reads) else 0)
+    layers = [np.flatnonzero(depth == d).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
+
+    # Substitute extents by ReLU nodes, deepest layer first: extent = a - relu(a - b), or b's
+    # way round, whichever leaves fewer terms in the rows that read the layer.
     n_out = len(crn.outputs)
     table = np.vstack([final, a_expr - b_expr])  # outputs, then each node's pre-activation
-    for level in reversed(min_levels):
-        ks = [min_row[i] for i in level]
-        cols = [min_col[i] for i in level]
+    for ks in reversed(layers):
+        cols = [n0 + k for k in ks]
         readers = np.flatnonzero(np.any(table[:, cols] != 0.0, axis=1))
         coef = table[readers][:, cols]
         rest = table[readers]
@@ -266,8 +276,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         if _inexact(table[readers]):
             raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
 
-    order = [[min_row[i] for i in level] for level in min_levels]
-    groups = live_groups(table, n_out, n0, order)
+    groups = live_groups(table, n_out, n0, layers)
     used_rows = list(range(n_out)) + [n_out + k for group in groups for k in group]
 
     # Input block: a dual-rail input whose two rails always carry opposite weights reads the
