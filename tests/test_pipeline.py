@@ -40,7 +40,7 @@ def test_iris_end_to_end(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     assert code == 0, out
     m = check_outputs(tmp_path)
     assert m["n_test"] == 45 and m["ode"]["n"] == 3 and m["ode"]["agreement"] == 1.0
-    assert "agreement 1.0000" in out
+    assert "agreement 1.0000" in out and "every input (symbolic): EQUIVALENT" in out
     # Reusing the trained network gives the same verification.
     code, _, _ = run(
         [

@@ -306,6 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  ODE, random rates: {ode['n']} examples, agreement {ode['agreement']:.4f}, converged "
         f"{ode['converged']}/{ode['n']}, max |CRN - NN| {ode['max_abs_diff']:.2e}"
     )
+    print(f"  every input (symbolic): {'EQUIVALENT' if m['proven_equivalent'] else 'NOT PROVEN'}: {m['proof']}")
     print(f"  wrote {out}/ (report.md, metrics.json, plots) in {time.perf_counter() - start:.1f} s")
     return 0
 
