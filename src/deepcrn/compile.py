@@ -151,10 +151,8 @@ def reduce(crn: CRN, prune: bool = True, *, check: bool = True) -> CRN:
             x = r.reactants[0][0]
             if x not in keep_names and all(p != x for p, _ in r.products):
                 removable[x] = i
-    if not removable:
-        consumed_now = {name for r in crn.reactions for name, _ in r.reactants} | keep_names
-        if not prune or all(name in consumed_now for r in crn.reactions for name, _ in r.products):
-            return crn  # already reduced (and pruned)
+    if not removable and not prune:
+        return crn
     idx = crn.index
     n = len(crn.species)
     removed = set(removable.values())

@@ -375,14 +375,14 @@ class CRN:
                     stack.append((child, iter(sorted(edges[child]))))
         return None
 
-    def _topological(self, self_loops: bool) -> list[str] | None:
-        """Species in a topological order of "reactant -> net product" (Kahn's algorithm), or
-        None on a cycle; ``self_loops`` counts a reaction net-producing its own reactant as one."""
+    def species_order(self) -> list[str]:
+        """Species in a topological order of "reactant -> net product" (reactants first); the
+        declared order where the CRN has a cycle."""
         edges: dict[str, set[str]] = defaultdict(set)
         for r in self.reactions:
             made = [name for name, change in r.net().items() if change > 0]
             for name, _ in r.reactants:
-                edges[name].update(m for m in made if self_loops or m != name)
+                edges[name].update(m for m in made if m != name)
         waiting = dict.fromkeys(self.species, 0)
         for targets in edges.values():
             for t in targets:
@@ -396,12 +396,7 @@ class CRN:
                 waiting[t] -= 1
                 if waiting[t] == 0:
                     ready.append(t)
-        return order if len(order) == len(self.species) else None
-
-    def species_order(self) -> list[str]:
-        """Species in a topological order of "reactant -> net product" (reactants first); the
-        declared order where the CRN has a cycle."""
-        return self._topological(self_loops=False) or list(self.species)
+        return order if len(order) == len(self.species) else list(self.species)
 
     def is_feed_forward(self) -> bool:
         """No cycle "reactant -> net product" (equivalently, among reactions "net-produces a
