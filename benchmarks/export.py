@@ -22,9 +22,9 @@ from run import ternary_network  # noqa: E402
 
 from deepcrn._io import atomic_write_text  # noqa: E402
 from deepcrn.compile import compile_network  # noqa: E402
-from deepcrn.export.antimony import to_antimony  # noqa: E402
-from deepcrn.export.sbml import to_sbml  # noqa: E402
-from deepcrn.simulate import equilibrium_outputs  # noqa: E402
+from deepcrn.exact import evaluate  # noqa: E402
+from deepcrn.interop.antimony import to_antimony  # noqa: E402
+from deepcrn.interop.sbml import to_sbml  # noqa: E402
 
 
 def _roadrunner(path: str, names: list[str], queue: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'-'.join(map(str, shape))} {form}: libRoadRunner ...", file=sys.stderr, flush=True)
             rr = roadrunner_times(handle.name, crn.output_names, args.timeout)
             Path(handle.name).unlink()
-            exact = equilibrium_outputs(crn, x[None])[0]
+            exact = evaluate(crn, x[None])[0]
             err = None if rr["outputs"] is None else float(np.max(np.abs(np.array(rr["outputs"]) - exact)))
             rows.append(
                 {

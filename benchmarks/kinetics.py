@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 def _inputs(shape: tuple[int, ...], n: int) -> np.ndarray:
     if shape[0] == 196:
         try:
-            from deepcrn.datasets import load_mnist
+            from deepcrn.experiments.datasets import load_mnist
 
             return load_mnist().x_test[:n]
         except Exception:
@@ -40,26 +40,26 @@ def _measure(kind: str, shape: tuple[int, ...], form: str, n: int, queue: Any) -
     from run import ternary_network
 
     from deepcrn.compile import compile_network
-    from deepcrn.simulate import equilibrium_outputs, output_plan, simulate_ode
-    from deepcrn.simulate.rates import random_rates
+    from deepcrn.exact import FiringPlan, evaluate
+    from deepcrn.kinetics import simulate
+    from deepcrn.kinetics.rates import random_rates
 
     crn = compile_network(ternary_network(shape, 0), form=form)
     x = _inputs(shape, n)
-    exact = equilibrium_outputs(crn, x)
+    exact = evaluate(crn, x)
     rates = random_rates(len(crn.reactions), seed=1)
     out: dict[str, Any] = {"method": kind, "n": n}
     start = time.perf_counter()
     if kind == "exact":
-        plan = output_plan(crn)
-        y = plan.outputs(plan.run_inputs(x))
+        y = FiringPlan.for_outputs(crn).evaluate(x)
     elif kind in ("batched", "scipy"):
-        res = simulate_ode(crn, x, rates, tol=1e-3, method="batched" if kind == "batched" else "BDF", record=False)
+        res = simulate(crn, x, rates, tol=1e-3, engine="batched" if kind == "batched" else "scipy")
         y = res.outputs
         out["converged"] = int(res.converged.sum())
     else:
         import roadrunner
 
-        from deepcrn.export.sbml import to_sbml
+        from deepcrn.interop.sbml import to_sbml
 
         text = to_sbml(crn.with_rates(rates))
         rr = roadrunner.RoadRunner(text)

@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from deepcrn._io import atomic_write_text
+from deepcrn.analysis import stats as crn_stats
 from deepcrn.compile import compile_network
+from deepcrn.exact import FiringPlan, relu_circuit
+from deepcrn.kinetics import simulate
 from deepcrn.network import Layer, Network
-from deepcrn.simulate import output_plan, relu_circuit, simulate_ode
 
 
 def ternary_network(shape: tuple[int, ...], seed: int) -> Network:
@@ -78,8 +80,8 @@ def bench(shape: tuple[int, ...], n_exact: int, n_ode: int, seed: int = 0) -> li
         crn = compile_network(net, form=form)
         # Exact evaluation, two engines: firing the reactions level by level, and the ReLU
         # circuit derived from the reactions. Both give every output value exactly.
-        t_plan = best_of(lambda: output_plan(crn), repeat=1)  # noqa: B023
-        plan = output_plan(crn)
+        t_plan = best_of(lambda: FiringPlan.for_outputs(crn), repeat=1)  # noqa: B023
+        plan = FiringPlan.for_outputs(crn)
         t_exact = best_of(lambda: plan.evaluate(x))  # noqa: B023
         err = float(np.max(np.abs(plan.evaluate(x) - reference)))
         t_circuit_build = best_of(lambda: relu_circuit(crn), repeat=1)  # noqa: B023
@@ -90,14 +92,14 @@ def bench(shape: tuple[int, ...], n_exact: int, n_ode: int, seed: int = 0) -> li
         ode_row.update(ode_max_abs_err=float("nan"), ode_mean_steps=float("nan"))
         if n_ode:
             start = time.perf_counter()
-            ode = simulate_ode(crn, x[:n_ode], rates="random", seed=seed, tol=1e-3, record=False, method="BDF")
+            ode = simulate(crn, x[:n_ode], rates="random", seed=seed, tol=1e-3, engine="scipy")
             ode_row.update(
                 ode_s_per_example=(time.perf_counter() - start) / n_ode,
                 ode_converged=int(ode.converged.sum()),
                 ode_max_abs_err=float(np.max(np.abs(ode.outputs - reference[:n_ode]))),
                 ode_mean_steps=float(ode.steps.mean()),
             )
-        stats = crn.stats()
+        stats = crn_stats(crn)
         rows.append(
             {
                 "network": "-".join(map(str, shape)),

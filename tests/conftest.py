@@ -22,7 +22,7 @@ def rng() -> np.random.Generator:
 @pytest.fixture
 def data_root() -> Path:
     """The datasets folder; skips when absent, except in CI (DEEPCRN_REQUIRE_DATA=1), where it fails."""
-    from deepcrn.datasets import data_dir
+    from deepcrn.experiments.datasets import data_dir
 
     root = data_dir()
     if not (root / "gse73072").is_dir():

@@ -12,8 +12,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "deepcrn"
 
 def test_core_modules_do_not_import_torch() -> None:
     code = (
-        "import sys, deepcrn, deepcrn.compile, deepcrn.simulate, deepcrn.crn_text, deepcrn.cli, deepcrn.tables,"
-        " deepcrn.verify, deepcrn.export\n"
+        "import sys, deepcrn, deepcrn.compile, deepcrn.exact, deepcrn.kinetics, deepcrn.interop, deepcrn.cli,"
+        " deepcrn.verify, deepcrn.summary, deepcrn.interop.sbml, deepcrn.experiments.sweep, deepcrn.experiments.report\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sklearn', 'mlxtend'))\n"
         "assert not bad, bad"
     )

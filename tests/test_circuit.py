@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from deepcrn.compile import compile_network
 from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
-from deepcrn.crn_text import parse_crn
 from deepcrn.errors import CircuitError, CRNError, DataError, SimulationError
+from deepcrn.exact import FiringPlan, evaluate, evaluator, final_state, relu_circuit
+from deepcrn.exact.circuit import ReluCircuit
+from deepcrn.interop.text import parse_crn
+from deepcrn.io_map import initial_state
 from deepcrn.network import Network
-from deepcrn.simulate import equilibrium, equilibrium_outputs, output_evaluator, output_plan, relu_circuit
-from deepcrn.simulate.circuit import ReluCircuit
 
 from .strategies import inputs_for, magnitude, networks, random_network
 
@@ -34,7 +35,7 @@ def test_circuit_equals_forward_pass_and_firing(data: st.DataObject, net: Networ
     got = circuit.evaluate(x)
     bound = 1e-9 * magnitude(net, x)
     assert np.all(np.abs(got - net.forward(x)) <= bound)
-    assert np.all(np.abs(got - output_plan(crn).evaluate(x)) <= bound)
+    assert np.all(np.abs(got - FiringPlan.for_outputs(crn).evaluate(x)) <= bound)
     # Exact cancellation: never more work than the forward pass, one level per hidden layer at most.
     assert circuit.multiply_adds <= forward_multiply_adds(net)
     assert len(circuit.widths) <= len(net.layers) - 1
@@ -57,7 +58,7 @@ def test_circuit_recovers_the_network_from_the_reactions(kind: str, form: str) -
         )
     circuit = relu_circuit(compile_network(net, form=form))
     assert circuit.widths == (9, 7)
-    stages = [*circuit.levels, circuit.output]
+    stages = [*circuit.layers, circuit.output]
     scale = 1.0
     for depth, (stage, layer) in enumerate(zip(stages, net.layers)):
         (block,) = stage.blocks
@@ -140,10 +141,10 @@ def test_circuit_equals_firing_on_crns_no_compiler_wrote(data: st.DataObject, cr
     for k, spec in enumerate(crn.inputs):
         if spec.neg is None:
             x[:, k] = np.abs(x[:, k]) + spec.offset  # shifted single rail: at or above its bound
-    fired = output_plan(crn).evaluate(x)
-    state = equilibrium(crn, x)
+    fired = FiringPlan.for_outputs(crn).evaluate(x)
+    state = final_state(crn, x)
     tol = 1e-9 * (
-        1.0 + np.abs(state).sum(axis=1, keepdims=True) + np.abs(crn.initial_state(x)).sum(axis=1, keepdims=True)
+        1.0 + np.abs(state).sum(axis=1, keepdims=True) + np.abs(initial_state(crn, x)).sum(axis=1, keepdims=True)
     )
     assert np.all(np.abs(relu_circuit(crn).evaluate(x) - fired) <= tol)
 
@@ -160,9 +161,9 @@ def test_outside_the_class_raises_or_falls_back() -> None:
         with pytest.raises(CircuitError, match="not linear"):
             relu_circuit(crn)
         with pytest.raises(CircuitError):
-            output_evaluator(crn, "circuit")
-        assert not isinstance(output_evaluator(crn), ReluCircuit), what
-        np.testing.assert_array_equal(equilibrium_outputs(crn, x), output_plan(crn).evaluate(x))
+            evaluator(crn, "circuit")
+        assert not isinstance(evaluator(crn), ReluCircuit), what
+        np.testing.assert_array_equal(evaluate(crn, x), FiringPlan.for_outputs(crn).evaluate(x))
 
 
 def test_rate_dependent_crns_are_refused_not_fallen_back() -> None:
@@ -171,10 +172,10 @@ def test_rate_dependent_crns_are_refused_not_fallen_back() -> None:
     for crn in (competitive, cyclic):
         for engine in ("auto", "circuit", "fire"):
             with pytest.raises(CRNError) as err:
-                output_evaluator(crn, engine)
+                evaluator(crn, engine)
             assert not isinstance(err.value, CircuitError)
     with pytest.raises(SimulationError, match="unknown exact engine"):
-        output_evaluator(competitive, "magic")
+        evaluator(competitive, "magic")
 
 
 def test_coefficients_beyond_exact_integers_are_refused() -> None:
@@ -186,7 +187,7 @@ def test_coefficients_beyond_exact_integers_are_refused() -> None:
     with pytest.raises(CircuitError, match="2\\*\\*53"):
         relu_circuit(crn)
     x = np.array([[1e-9]])
-    np.testing.assert_allclose(equilibrium_outputs(crn, x), [[1e-9 * 1000.0**8]], rtol=1e-12)
+    np.testing.assert_allclose(evaluate(crn, x), [[1e-9 * 1000.0**8]], rtol=1e-12)
 
 
 def test_inputs_are_checked_and_single_rails_clipped() -> None:
@@ -203,7 +204,7 @@ def test_inputs_are_checked_and_single_rails_clipped() -> None:
 
 
 def test_large_batches_are_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
-    import deepcrn.simulate.circuit as circuit_module
+    import deepcrn.exact.circuit as circuit_module
 
     net = random_network(np.random.default_rng(1), "ternary", [3, 5, 2])
     circuit = relu_circuit(compile_network(net))
@@ -229,4 +230,4 @@ def test_small_cases_match_firing(text: str) -> None:
     x = np.array([[2.0], [-1.0], [0.0]])[:, : len(crn.inputs)] if crn.inputs else None
     if crn.inputs and crn.inputs[0].neg is None:
         x = x + 3.0
-    np.testing.assert_array_equal(relu_circuit(crn).evaluate(x), output_plan(crn).evaluate(x))
+    np.testing.assert_array_equal(relu_circuit(crn).evaluate(x), FiringPlan.for_outputs(crn).evaluate(x))

@@ -12,9 +12,9 @@ import pytest
 
 from deepcrn.cli import main
 from deepcrn.compile import compile_network
-from deepcrn.crn_text import load_crn
+from deepcrn.interop.tables import read_csv
+from deepcrn.interop.text import load_crn
 from deepcrn.network import Network, load_network
-from deepcrn.tables import read_csv
 
 from .strategies import random_network
 
@@ -118,7 +118,7 @@ def test_info(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert report["circuit"] is None
     relu = write(tmp_path, "relu.txt", "input x = X_p - X_n\noutput y = Y_p - Y_n\nX_p -> M + Y_p\nM + X_n -> Y_n")
     code, out, _ = run_cli(["info", relu], capsys)
-    assert code == 0 and "ReLU circuit     nodes per level 1, 2 multiply-adds" in out
+    assert code == 0 and "ReLU circuit     nodes per layer 1, 2 multiply-adds" in out
     code, out, _ = run_cli(["info", relu, "--json"], capsys)
     assert json.loads(out)["circuit"] == {"available": True, "widths": [1], "multiply_adds": 2}
     catalytic = write(tmp_path, "cat.txt", "init A = 1\ninit C = 1\nA + C -> B + C\n")
@@ -189,7 +189,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
             "competitive: species A",
         ),
         (lambda t, n, c: ["evaluate", c, "--inputs", t / "x.csv", "-o", t / "no" / "dir" / "o.csv"], "cannot write"),
-        (lambda t, n, c: ["info", write(t, "z.txt", "init A = -1")], "must be finite and >= 0"),
+        (lambda t, n, c: ["info", write(t, "z.txt", "init A = -1")], "must be finite, >= 0"),
         (
             lambda t, n, c: [
                 "evaluate",

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from deepcrn.analysis import competitions, find_cycle, is_feed_forward, is_non_competitive, stats
 from deepcrn.compile import compile_network, reduce
-from deepcrn.crn_text import parse_crn
 from deepcrn.errors import CRNError, DataError, NetworkError
+from deepcrn.exact import evaluate
+from deepcrn.interop.text import parse_crn
 from deepcrn.network import Network
-from deepcrn.simulate import equilibrium_outputs
 
 from .strategies import inputs_for, magnitude, networks, random_network
 
@@ -27,7 +28,7 @@ def test_exact_crn_equals_forward_pass(data: st.DataObject, net: Network) -> Non
     for form in ("full", "reduced"):
         crn = compile_network(net, form=form)
         for engine in ("fire", "circuit"):  # firing the reactions, and the circuit they compute
-            got = equilibrium_outputs(crn, x, engine=engine)
+            got = evaluate(crn, x, engine=engine)
             assert np.all(np.abs(got - expected) <= 1e-9 * magnitude(net, x)), (form, engine)
 
 
@@ -37,24 +38,24 @@ def test_reduced_equals_full_and_keeps_the_properties(data: st.DataObject, net: 
     full = compile_network(net, form="full")
     red = compile_network(net, form="reduced")
     for crn in (full, red):
-        assert crn.is_non_competitive(), crn.competitions()
-        assert crn.is_feed_forward(), crn.find_cycle()
+        assert is_non_competitive(crn), competitions(crn)
+        assert is_feed_forward(crn), find_cycle(crn)
     np.testing.assert_allclose(
-        equilibrium_outputs(red, x, engine="fire"),
-        equilibrium_outputs(full, x, engine="fire"),
+        evaluate(red, x, engine="fire"),
+        evaluate(full, x, engine="fire"),
         rtol=0,
         atol=1e-12 * magnitude(net, x).max(),
     )
     # Full: one fan-out reaction per upstream species with a non-zero row, two per ReLU node.
-    assert full.stats()["n_bimolecular"] == n_relu(net)
+    assert stats(full)["n_bimolecular"] == n_relu(net)
     # Reduced: exactly one bimolecular reaction per ReLU node, unimolecular ones only from inputs.
-    assert red.stats()["n_bimolecular"] == n_relu(net)
+    assert stats(red)["n_bimolecular"] == n_relu(net)
     inputs = red.input_species
     for r in red.reactions:
         assert r.order in (1, 2)
         if r.order == 1:
             assert r.reactants[0][0] in inputs
-    assert red.stats()["n_unimolecular"] <= 2 * net.n_inputs
+    assert stats(red)["n_unimolecular"] <= 2 * net.n_inputs
     # The public reduce (with its checks) gives the same CRN from the full form.
     assert reduce(full) == red
 
@@ -67,7 +68,7 @@ def test_input_shift_preserves_outputs_and_halves_inputs(data: st.DataObject, ne
     plain = compile_network(net)
     assert len(shifted.input_species) == net.n_inputs == len(plain.input_species) // 2
     for engine in ("fire", "circuit"):
-        got = equilibrium_outputs(shifted, x, engine=engine)
+        got = evaluate(shifted, x, engine=engine)
         assert np.all(np.abs(got - net.forward(x)) <= 1e-9 * magnitude(net, np.abs(x) + np.abs(lows))), engine
 
 
@@ -76,7 +77,7 @@ def test_input_below_its_lower_bound_is_refused() -> None:
     crn = compile_network(net, input_lower_bounds=[0.0, -1.0])
     for engine in ("fire", "circuit"):
         with pytest.raises(DataError, match="below its declared lower bound"):
-            equilibrium_outputs(crn, np.array([[0.5, -2.0]]), engine=engine)
+            evaluate(crn, np.array([[0.5, -2.0]]), engine=engine)
     with pytest.raises(NetworkError, match="lower bounds"):
         compile_network(net, input_lower_bounds=[0.0])
 
@@ -89,7 +90,7 @@ def test_integer_weights_become_coefficients_and_outputs_rescale() -> None:
     assert coefs == set(np.abs(np.concatenate([layer.weights.ravel() for layer in net.layers])).astype(int)) - {0}
     assert {o.scale for o in crn.outputs} == {net.output_scale}
     x = rng.normal(size=(4, 3))
-    np.testing.assert_allclose(equilibrium_outputs(crn, x), net.forward(x), atol=1e-9)
+    np.testing.assert_allclose(evaluate(crn, x), net.forward(x), atol=1e-9)
 
 
 def test_hand_built_construction_matches_design() -> None:

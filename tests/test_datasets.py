@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepcrn.datasets import (
+from deepcrn.errors import DataError
+from deepcrn.experiments.datasets import (
     load_iris,
     load_mnist,
     load_pattern,
-    load_task,
     load_virus,
     read_idx,
     read_mask,
     read_virus_tables,
 )
-from deepcrn.errors import DataError
+from deepcrn.experiments.tasks import get_task
 
 
 def test_iris_split() -> None:
@@ -72,7 +72,7 @@ def test_missing_dataset_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(DataError, match="nowhere/mnist.*DEEPCRN_DATA"):
         load_mnist()
     with pytest.raises(DataError, match="unknown task"):
-        load_task("cifar")
+        get_task("cifar")
 
 
 def _idx(path: Path, arr: np.ndarray, zipped: bool = True) -> None:

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from deepcrn.cli import main
 from deepcrn.compile import compile_network
-from deepcrn.crn_text import parse_crn, save_crn
-from deepcrn.export.antimony import to_antimony
-from deepcrn.export.crnsimulator import symbols, to_crnsimulator
-from deepcrn.export.sbml import errors, from_sbml, to_sbml
+from deepcrn.exact import evaluate
+from deepcrn.interop.antimony import to_antimony
+from deepcrn.interop.crnsimulator import symbols, to_crnsimulator
+from deepcrn.interop.sbml import errors, from_sbml, to_sbml
+from deepcrn.interop.text import parse_crn, save_crn
 from deepcrn.network import Network
-from deepcrn.simulate import equilibrium_outputs
 
 from .strategies import networks, random_network
 
@@ -40,7 +40,7 @@ def test_sbml_and_antimony_simulate_to_the_exact_outputs(net: Network, full: boo
     x = rng.normal(size=net.n_inputs)
     lows = x - rng.uniform(0, 2, size=net.n_inputs) if shift else None
     crn = compile_network(net, form="full" if full else "reduced", input_lower_bounds=lows)
-    exact = equilibrium_outputs(crn, x[None])[0]
+    exact = evaluate(crn, x[None])[0]
     sbml = to_sbml(crn, x)
     doc = libsbml.readSBMLFromString(sbml)
     assert errors(doc) == []
@@ -70,7 +70,7 @@ def test_sbml_inputs_are_parameters_the_user_sets() -> None:
     rr.integrator.absolute_tolerance = 1e-14
     rr.integrator.relative_tolerance = 1e-12
     rr.simulate(0, 1e9, 50)
-    exact = equilibrium_outputs(crn, np.array([[1.5, -0.5]]))[0]
+    exact = evaluate(crn, np.array([[1.5, -0.5]]))[0]
     np.testing.assert_allclose([rr["y0"], rr["y1"]], exact, atol=1e-6)
 
 
@@ -79,8 +79,9 @@ def test_crnsimulator_notation() -> None:
         "input x = A_p - A_n\noutput y = B_p - B_n\ninit C = 2\nA_p + C -> 2 B_p [k=3]\nA_n -> B_n\nAp -> 0"
     )
     text = to_crnsimulator(crn, [1.5])
-    assert "conc[Axp, 1.5]" in text and "conc[C, 2.0]" in text
-    assert "rxn[Axp + C, 2 Bxp, 3.0]" in text and "rxn[Ap, 0, 1.0]" in text
+    # C is Mathematica's built-in for constants: renamed, like every species with an underscore.
+    assert "conc[Axp, 1.5]" in text and "conc[Cv1, 2.0]" in text and "C -> Cv1" in text
+    assert "rxn[Axp + Cv1, 2 Bxp, 3.0]" in text and "rxn[Ap, 0, 1.0]" in text
     assert len(set(symbols(crn).values())) == len(crn.species)
 
 
@@ -134,12 +135,12 @@ def test_export_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-
             main(["export", str(crn_path), "--to", fmt, "-o", str(tmp_path / name), "--inputs", str(csv), "--row", "2"])
             == 0
         )
-    exact = equilibrium_outputs(crn, np.array([[1.0, 1.0, 1.0]]))[0]
+    exact = evaluate(crn, np.array([[1.0, 1.0, 1.0]]))[0]
     np.testing.assert_allclose(simulate_rr((tmp_path / "m.xml").read_text(), crn.output_names), exact, atol=1e-6)
     # The text export with a row bakes the inputs into the initial concentrations.
     baked = parse_crn((tmp_path / "m.txt").read_text())
     assert baked.inputs == ()
-    np.testing.assert_allclose(equilibrium_outputs(baked, None), [exact], atol=1e-12)
+    np.testing.assert_allclose(evaluate(baked, None), [exact], atol=1e-12)
     # An exported SBML file reads back for evaluate and info.
     assert main(["evaluate", str(tmp_path / "m.xml"), "--inputs", str(csv)]) == 0
     capsys.readouterr()
@@ -147,8 +148,8 @@ def test_export_cli(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-
 
 def test_onnx_round_trip_from_torch(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     torch = pytest.importorskip("torch")
+    from deepcrn.experiments.train import QuantMLP
     from deepcrn.network import load_network
-    from deepcrn.train import QuantMLP
 
     torch.manual_seed(0)
     model = QuantMLP((5, 8, 6, 3), "ternary")
@@ -209,7 +210,7 @@ def _onnx_with_batchnorm(path: Path, bn_scale: np.ndarray) -> None:
 
 
 def test_onnx_batchnorm_folds_only_when_it_stays_in_the_weight_set(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from deepcrn.onnx_import import load_onnx
+    from deepcrn.interop.onnx import load_onnx
 
     _onnx_with_batchnorm(tmp_path / "ok.onnx", np.full(3, 2.0))
     net = load_onnx(tmp_path / "ok.onnx")

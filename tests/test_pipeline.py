@@ -21,8 +21,10 @@ def check_outputs(folder: Path, pattern: bool = False) -> dict:  # type: ignore[
     metrics = json.loads((folder / "metrics.json").read_text())
     for key in ("nn_accuracy", "crn_accuracy", "agreement", "n_species", "n_reactions", "n_test"):
         assert key in metrics
-    assert metrics["agreement"] == 1.0
-    assert metrics["crn_accuracy"] == metrics["nn_accuracy"]
+    assert metrics["agreement"] == 1.0  # tie-aware: near-ties count as agreeing
+    # Accuracies are plain argmaxes: a near-tie may break either way (summation order), so they
+    # can differ by the number of ties, and no more.
+    assert abs(metrics["crn_accuracy"] - metrics["nn_accuracy"]) <= metrics["n_ties"] / metrics["n_test"] + 1e-12
     # The two exact engines agree, and the circuit has no more nodes than the network.
     assert metrics["circuit"]["max_abs_diff_vs_firing"] <= 1e-9 * (1.0 + metrics["final_concentration_max"])
     assert sum(metrics["circuit"]["widths"]) <= sum(int(w) for w in metrics["network_shape"].split("-")[1:-1])
@@ -127,7 +129,7 @@ def test_mnist_user_training_set_at_28x28(tmp_path: Path, data_root: Path, capsy
     code, _, err = run(["run", "mnist", "--mnist-train", str(tmp_path / "none"), "--out", str(tmp_path / "p")], capsys)
     assert code == 2 and "must hold train-images-idx3-ubyte.gz" in err
     code, _, err = run(["run", "iris", "--mnist-size", "28", "--out", str(tmp_path / "q")], capsys)
-    assert code == 2 and "mnist task only" in err
+    assert code == 2 and "--mnist-size does not apply to the iris task" in err
 
 
 def test_heart_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from deepcrn.compile import compile_network
-from deepcrn.simulate import equilibrium_outputs
-from deepcrn.train import QuantMLP, TrainConfig, quantize, train_network
+from deepcrn.exact import evaluate
+from deepcrn.experiments.train import QuantMLP, TrainConfig, quantize, train_network
 
 
 def test_quantize_sets() -> None:
@@ -33,7 +33,7 @@ def test_export_equals_torch_eval_output(kind: str) -> None:
         expected = model.double()(torch.tensor(x)).numpy()
     np.testing.assert_allclose(net.forward(x), expected, rtol=1e-12, atol=1e-12)
     # ... and the CRN compiled from the export computes the same.
-    np.testing.assert_allclose(equilibrium_outputs(compile_network(net), x), expected, atol=1e-9)
+    np.testing.assert_allclose(evaluate(compile_network(net), x), expected, atol=1e-9)
 
 
 def test_training_learns_and_is_reproducible() -> None:

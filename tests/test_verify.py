@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from deepcrn.cli import main
 from deepcrn.compile import compile_network
 from deepcrn.crn import CRN, Reaction
-from deepcrn.crn_text import save_crn
-from deepcrn.export.sbml import from_sbml, to_sbml
+from deepcrn.interop.sbml import from_sbml, to_sbml
+from deepcrn.interop.text import save_crn
 from deepcrn.network import Layer, Network
 from deepcrn.verify import verify_equivalence
 
@@ -59,7 +59,7 @@ def test_crns_that_compute_something_else_are_not() -> None:
     k = next(i for i, r in enumerate(full.reactions) if r.reactants[0][0] == "X0_p")
     products = ((full.reactions[k].products[0][0], 2),) + full.reactions[k].products[1:]
     verdict = verify_equivalence(net, tampered(full, k, products))
-    assert not verdict.equivalent and "ReLU level 1: weights from source 0 differ" in verdict.reason
+    assert not verdict.equivalent and "ReLU layer 1: weights from source 0 differ" in verdict.reason
     # A product dropped from a hidden node's negative copy.
     k = next(i for i, r in enumerate(full.reactions) if r.reactants[0][0] == "Y1_0_n")
     verdict = verify_equivalence(net, tampered(full, k, full.reactions[k].products[1:]))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -14,11 +17,17 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file + :func:`os.replace`)."""
+    """Write ``data`` to ``path`` atomically (temporary file + :func:`os.replace`); a failure
+    raises a :class:`~deepcrn.errors.DataError` naming ``path`` and leaves it untouched."""
+    from .errors import DataError
+
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    if target.is_dir():
+        raise DataError(f"cannot write {target}: it is a folder")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         # mkstemp makes the file private (0600); give it what a plain open() would: the
@@ -31,10 +40,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             mode = 0o666 & ~mask
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as err:
+        raise DataError(f"cannot write {target}: {err.strerror or err}") from err
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def read_text(path: str | os.PathLike[str], what: str, error: type[Exception] | None = None) -> str:
@@ -62,3 +72,35 @@ def make_dir(path: str | os.PathLike[str]) -> Path:
     except OSError as err:
         raise DataError(f"cannot create the output folder {folder}: {err.strerror or err}") from err
     return folder
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``path``; on success it replaces ``path`` (whose old
+    contents are removed), on failure it is removed and ``path`` is left untouched. So a folder
+    of results is all new or all old, never a mix."""
+    from .errors import DataError
+
+    target = Path(path)
+    parent = make_dir(target.parent if str(target.parent) else ".")
+    if target.exists() and not target.is_dir():
+        raise DataError(f"{target} exists and is not a folder")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    except OSError as err:
+        raise DataError(f"cannot create a folder in {parent}: {err.strerror or err}") from err
+    try:
+        yield tmp
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it private; give it what mkdir would
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
+            os.replace(target, old / "previous")
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

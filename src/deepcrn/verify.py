@@ -1,9 +1,9 @@
 """Prove that a CRN computes a network for every input, not just on test examples.
 
-:func:`~deepcrn.simulate.circuit.relu_circuit` derives from a CRN's reactions alone the ReLU
+:func:`~deepcrn.exact.circuit.relu_circuit` derives from a CRN's reactions alone the ReLU
 circuit its equilibrium computes. :func:`verify_equivalence` writes the network in the same
 canonical form (integer weights ``Z``, biases ``b * d_1 * ... * d_l``, nodes no output depends
-on dropped, nodes grouped by depth, zero columns left out) and compares the two: the integer
+on dropped, nodes grouped in layers by depth, zero columns left out) and compares the two: the integer
 weights must be identical and the biases equal up to rounding. If they are, the CRN's
 equilibrium outputs equal the network's outputs for every input (within the declared lower
 bounds of shifted inputs), whatever the rate constants. The compiler is not involved, so this
@@ -15,7 +15,7 @@ outputs with ``deepcrn evaluate`` then.
 
 Example (a CRN written by hand: relu(x) - relu(-x) is x)::
 
-    >>> from deepcrn.crn_text import parse_crn
+    >>> from deepcrn.interop.text import parse_crn
     >>> from deepcrn.network import from_dict
     >>> net = from_dict({"format": "deepcrn-network", "version": 1, "layers": [
     ...     {"weights": [[1, -1]], "bias": [0, 0], "activation": "relu"},
@@ -40,8 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .crn import CRN
+from .exact.circuit import ReluCircuit, Stage, live_groups, relu_circuit, stage
 from .network import Network
-from .simulate.circuit import ReluCircuit, Stage, live_groups, relu_circuit, stage
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class Equivalence:
 
 
 def network_stages(net: Network) -> tuple[list[Stage], Stage, float]:
-    """The network in the canonical form of :func:`~deepcrn.simulate.circuit.relu_circuit`:
-    (ReLU levels, output stage, output scale)."""
+    """The network in the canonical form of :func:`~deepcrn.exact.circuit.relu_circuit`:
+    (ReLU layers, output stage, output scale)."""
     hidden = net.layers[:-1]
     n_nodes = sum(layer.n_out for layer in hidden)
     n_out, n0 = net.n_outputs, 1 + net.n_inputs
@@ -67,7 +67,7 @@ def network_stages(net: Network) -> tuple[list[Stage], Stage, float]:
     for depth, layer in enumerate(net.layers):
         scale *= layer.scale
         last = depth == len(net.layers) - 1
-        start = sum(len(level) for level in order)
+        start = sum(len(group) for group in order)
         rows = list(range(n_out)) if last else [n_out + start + j for j in range(layer.n_out)]
         table[rows, 0] = layer.bias * scale
         reads = range(1, n0) if depth == 0 else range(n0 + first, n0 + first + layer.n_in)
@@ -77,8 +77,8 @@ def network_stages(net: Network) -> tuple[list[Stage], Stage, float]:
             order.append(list(range(start, start + layer.n_out)))
     groups = live_groups(table, n_out, n0, order)
     inputs_part = table[:, 1:n0]
-    levels = [stage(table, inputs_part, [n_out + k for k in group], n0, groups) for group in groups]
-    return levels, stage(table, inputs_part, list(range(n_out)), n0, groups), scale
+    layers = [stage(table, inputs_part, [n_out + k for k in group], n0, groups) for group in groups]
+    return layers, stage(table, inputs_part, list(range(n_out)), n0, groups), scale
 
 
 def _magnitudes(stages: list[Stage]) -> list[np.ndarray]:
@@ -125,19 +125,19 @@ def verify_equivalence(net: Network, crn: CRN, rtol: float = 1e-9, circuit: Relu
             f"the network {net.n_inputs} and {net.n_outputs}",
         )
     circuit = circuit or relu_circuit(crn)
-    levels, output, scale = network_stages(net)
-    widths = tuple(len(s.bias) for s in levels)
+    layers, output, scale = network_stages(net)
+    widths = tuple(len(s.bias) for s in layers)
     if circuit.widths != widths:
         return Equivalence(
-            False, f"ReLU nodes per level: CRN {list(circuit.widths)}, network {list(widths)}", circuit.widths
+            False, f"ReLU nodes per layer: CRN {list(circuit.widths)}, network {list(widths)}", circuit.widths
         )
     if not np.allclose(circuit.scale, scale, rtol=1e-12, atol=0.0):
         return Equivalence(False, f"output scale: CRN {circuit.scale.tolist()}, network {scale}", widths)
-    mine, theirs = [*circuit.levels, circuit.output], [*levels, output]
+    mine, theirs = [*circuit.layers, circuit.output], [*layers, output]
     sizes = _magnitudes(theirs)
     worst = 0.0
     for depth, (a, b, size) in enumerate(zip(mine, theirs, sizes), start=1):
-        where = "the outputs" if depth == len(mine) else f"ReLU level {depth}"
+        where = "the outputs" if depth == len(mine) else f"ReLU layer {depth}"
         if [blk.source for blk in a.blocks] != [blk.source for blk in b.blocks]:
             return Equivalence(False, f"{where} read other sources", widths)
         for x, y in zip(a.blocks, b.blocks):
@@ -162,7 +162,7 @@ def verify_equivalence(net: Network, crn: CRN, rtol: float = 1e-9, circuit: Relu
     n_weights = circuit.multiply_adds
     return Equivalence(
         True,
-        f"the CRN's ReLU circuit is the network: {len(widths)} ReLU level{'' if len(widths) == 1 else 's'} "
+        f"the CRN's ReLU circuit is the network: {len(widths)} ReLU layer{'' if len(widths) == 1 else 's'} "
         f"({'-'.join(map(str, widths)) or 'none'}), "
         f"{n_weights} integer weights identical, biases within {worst:.2g}; its equilibrium outputs equal "
         "the network's for every input, under any rates",

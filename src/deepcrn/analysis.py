@@ -1,0 +1,294 @@
+"""What a CRN does, read off its reactions: non-competition, feed-forward levels, cycles, rate
+independence, the ReLU-circuit class and size statistics.
+
+A CRN is *non-competitive* when no species that a reaction net-consumes is a reactant of any
+other reaction, and *feed-forward* when the graph "reactant -> net product" has no cycle. If,
+besides, every reaction net-consumes one of its reactants (so it stops when that runs out), the
+CRN reaches the same final state under any positive rate constants and rate law (Vasic et al.,
+PNAS 2022): it is *rate-independent*, and :mod:`deepcrn.exact` computes that state.
+
+Example::
+
+    >>> from deepcrn.interop.text import parse_crn
+    >>> crn = parse_crn("A -> B\\nB + C -> D")
+    >>> reaction_levels(crn), rate_independence(crn) is None
+    ([[0], [1]], True)
+    >>> rate_independence(parse_crn("A -> A + B"))
+    'reaction 1 (A -> A + B) consumes none of its reactants, so it never stops: the CRN has no equilibrium'
+
+Every fact is computed once per CRN (kept in ``crn.cache``) and in time linear in the size of
+the reactions: levels come from one pass of Kahn's algorithm over the species-reaction graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from .crn import CRN
+from .errors import CRNError
+
+T = TypeVar("T")
+_SMALL = 16  # frontiers up to this size are released in plain Python (cheaper than NumPy calls)
+
+
+def _memo(crn: CRN, key: str, compute: Callable[[], T]) -> T:
+    if key not in crn.cache:
+        crn.cache[key] = compute()
+    return crn.cache[key]
+
+
+# --------------------------------------------------------------------------- non-competition
+@dataclass(frozen=True)
+class Competition:
+    """A species net-consumed by one reaction and also a reactant of others."""
+
+    species: str
+    reactions: tuple[int, ...]
+
+
+def _incidence(crn: CRN) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``(uses, makes)``: 0/1 matrices ``(species, reactions)``: the species is a reactant of the
+    reaction; the reaction net-produces the species."""
+
+    def compute() -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        reactants, products = crn.stoichiometry
+        uses = reactants.copy()
+        uses.data[:] = 1.0
+        makes = (products - reactants).tocsr()
+        makes.data = (makes.data > 0).astype(np.float64)
+        makes.eliminate_zeros()
+        return uses, makes
+
+    return _memo(crn, "incidence", compute)
+
+
+def competitions(crn: CRN) -> list[Competition]:
+    """Every species that breaks non-competition, with the reactions that use it."""
+
+    def compute() -> list[Competition]:
+        reactants, products = crn.stoichiometry
+        uses, _ = _incidence(crn)
+        consumers = np.diff(uses.indptr)
+        net = (products - reactants).tocsr()
+        net.data = (net.data < 0).astype(np.float64)
+        net.eliminate_zeros()
+        consumed = np.diff(net.indptr) > 0
+        bad = np.flatnonzero(consumed & (consumers > 1))
+        return [
+            Competition(crn.species[s], tuple(uses.indices[uses.indptr[s] : uses.indptr[s + 1]].tolist()))
+            for s in bad.tolist()
+        ]
+
+    return _memo(crn, "competitions", compute)
+
+
+def is_non_competitive(crn: CRN) -> bool:
+    return not competitions(crn)
+
+
+# --------------------------------------------------------------------------- levels (Kahn)
+@dataclass(frozen=True)
+class _Order:
+    levels: list[list[int]]  # reactions grouped by topological level (all of them when feed-forward)
+    species: list[int]  # species in the order they became final (all of them when feed-forward)
+    pending_species: np.ndarray  # producers not yet fired, per species (non-zero only on a cycle)
+    level_of: np.ndarray  # level of each reaction, -1 for those on or after a cycle
+
+
+def _release(nodes: np.ndarray, indptr: np.ndarray, targets: np.ndarray, pending: np.ndarray) -> np.ndarray:
+    """Decrement ``pending`` of every target of ``nodes`` (CSR ``indptr``/``targets``); return
+    the targets whose count reached 0, sorted. Linear in the edges touched."""
+    if len(nodes) == 0:
+        return nodes
+    if len(nodes) <= _SMALL:
+        done: list[int] = []
+        for node in nodes.tolist():
+            for t in targets[indptr[node] : indptr[node + 1]].tolist():
+                pending[t] -= 1
+                if pending[t] == 0:
+                    done.append(t)
+        return np.array(sorted(done), dtype=np.int64)
+    starts = indptr[nodes]
+    counts = indptr[nodes + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+    hit, times = np.unique(targets[offsets], return_counts=True)
+    pending[hit] -= times
+    return hit[pending[hit] == 0]
+
+
+def _order(crn: CRN) -> _Order:
+    """Kahn's algorithm over the bipartite graph species -> (consuming) reactions -> (net
+    produced) species: a reaction's level is reached when every reactant is final, a species is
+    final when every reaction net-producing it has fired."""
+
+    def compute() -> _Order:
+        uses, makes = _incidence(crn)
+        consumers = uses  # (species, reactions) CSR: row s lists the reactions using s
+        made_by = makes.T.tocsr()  # (reactions, species): row r lists the species r net-produces
+        pending_r = np.diff(uses.tocsc().indptr).astype(np.int64)  # distinct reactants per reaction
+        pending_s = np.diff(makes.indptr).astype(np.int64)  # producers per species
+        level_of = np.full(len(crn.reactions), -1, dtype=np.int64)
+        ready = np.flatnonzero(pending_s == 0)
+        species_order = ready.tolist()
+        frontier = _release(ready, consumers.indptr, consumers.indices, pending_r)
+        levels: list[list[int]] = []
+        while len(frontier):
+            level_of[frontier] = len(levels)
+            levels.append(frontier.tolist())
+            ready = _release(frontier, made_by.indptr, made_by.indices, pending_s)
+            species_order += ready.tolist()
+            frontier = _release(ready, consumers.indptr, consumers.indices, pending_r)
+        return _Order(levels, species_order, pending_s, level_of)
+
+    return _memo(crn, "order", compute)
+
+
+def is_feed_forward(crn: CRN) -> bool:
+    """No cycle "reactant -> net product" (equivalently, among reactions "net-produces a
+    reactant of")."""
+    return bool(np.all(_order(crn).level_of >= 0))
+
+
+def reaction_levels(crn: CRN) -> list[list[int]]:
+    """Reactions grouped in topological levels: a reaction's reactants are net-produced only by
+    reactions of earlier levels. Raises :class:`CRNError` naming a cycle."""
+    if not is_feed_forward(crn):
+        raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(find_cycle(crn) or ['?'])}")
+    return _order(crn).levels
+
+
+def depth(crn: CRN) -> int | None:
+    """The longest chain of reactions each needing the one before (the number of levels), which
+    bounds the time to compute; None for a CRN with a cycle."""
+    return len(_order(crn).levels) if is_feed_forward(crn) else None
+
+
+def find_cycle(crn: CRN) -> list[str] | None:
+    """A cycle of species ``[A, B, ..., A]`` in the graph reactant -> net product, or None.
+
+    Walks back from a reaction Kahn's algorithm never reached: one of its reactants is not
+    final, so a reaction producing it was not reached either, and so on until a reaction
+    repeats. Linear in the size of the CRN.
+    """
+    order = _order(crn)
+    stuck = np.flatnonzero(order.level_of < 0)
+    if not len(stuck):
+        return None
+    uses, makes = _incidence(crn)
+    reactants_of = uses.tocsc()  # column r: reactant species of r
+    seen: dict[int, int] = {}
+    path: list[int] = []  # species, walking backwards
+    r = int(stuck[0])
+    while r not in seen:
+        seen[r] = len(path)
+        col = reactants_of.indices[reactants_of.indptr[r] : reactants_of.indptr[r + 1]]
+        s = int(next(s for s in col.tolist() if order.pending_species[s] > 0))
+        producers = makes.indices[makes.indptr[s] : makes.indptr[s + 1]]
+        r = int(next(p for p in producers.tolist() if order.level_of[p] < 0))
+        path.append(s)
+    cycle = [crn.species[s] for s in reversed(path[seen[r] :])]
+    return cycle + [cycle[0]]
+
+
+def species_order(crn: CRN) -> list[str]:
+    """Species in a topological order of "reactant -> net product" (reactants first); the
+    declared order where the CRN has a cycle."""
+    order = _order(crn)
+    if len(order.species) != len(crn.species):
+        return list(crn.species)
+    return [crn.species[s] for s in order.species]
+
+
+# --------------------------------------------------------------------------- rate independence
+def never_stopping(crn: CRN) -> list[int]:
+    """Reactions that net-consume none of their reactants (``A -> A + B``): they never stop."""
+
+    def compute() -> list[int]:
+        return [i for i, r in enumerate(crn.reactions) if all(r.net().get(name, 0) >= 0 for name, _ in r.reactants)]
+
+    return _memo(crn, "never_stopping", compute)
+
+
+def rate_independence(crn: CRN) -> str | None:
+    """None when ``crn`` is non-competitive, feed-forward and every reaction stops (its final
+    state is the same under any rates), else why not, naming the culprit."""
+    comps = competitions(crn)
+    if comps:
+        c = comps[0]
+        listed = "; ".join(f"#{i + 1} {crn.reactions[i]}" for i in c.reactions[:4])
+        return (
+            f"CRN is competitive: species {c.species} is consumed by {len(c.reactions)} reactions "
+            f"({listed}), so its outcome depends on the rates"
+        )
+    if not is_feed_forward(crn):
+        return f"CRN is not feed-forward: cycle {' -> '.join(find_cycle(crn) or ['?'])}"
+    stuck = never_stopping(crn)
+    if stuck:
+        i = stuck[0]
+        return (
+            f"reaction {i + 1} ({crn.reactions[i]}) consumes none of its reactants, so it never stops: "
+            "the CRN has no equilibrium"
+        )
+    return None
+
+
+def is_rate_independent(crn: CRN) -> bool:
+    return rate_independence(crn) is None
+
+
+def check_rate_independent(crn: CRN) -> None:
+    """Raise :class:`CRNError` naming the culprit unless :func:`rate_independence` holds."""
+    reason = rate_independence(crn)
+    if reason is not None:
+        raise CRNError(reason)
+
+
+def circuit_class(crn: CRN) -> str | None:
+    """None when every reaction is *linear* (``X -> ...``) or a *min* reaction (``A + B -> ...``,
+    A != B), reactants with coefficient 1 and no catalysts: the class whose equilibrium is a
+    ReLU circuit (:mod:`deepcrn.exact.circuit`) and that the batched integrator
+    (:mod:`deepcrn.kinetics.batched`) steps in closed form. Else why not."""
+    for i, r in enumerate(crn.reactions):
+        products = {name for name, _ in r.products}
+        if len(r.reactants) > 2 or any(c != 1 or name in products for name, c in r.reactants):
+            return (
+                f"reaction {i + 1} ({r}) is not linear (one reactant) or a min reaction (two "
+                "reactants), each consumed with coefficient 1 and none a catalyst"
+            )
+    return None
+
+
+# --------------------------------------------------------------------------- statistics
+def stats(crn: CRN) -> dict[str, Any]:
+    """Sizes: species, reactions by molecularity, reactants and products per reaction (sums of
+    coefficients), the longest chain of reactions (``depth``, None with a cycle)."""
+
+    def compute() -> dict[str, Any]:
+        reactants, products = crn.stoichiometry
+        orders = np.asarray(reactants.sum(axis=0)).ravel()  # float64: sums of coefficients <= 2**53
+        made = np.asarray(products.sum(axis=0)).ravel()
+        kinds = np.diff(products.tocsc().indptr)
+        return {
+            "n_species": len(crn.species),
+            "n_reactions": len(crn.reactions),
+            "n_unimolecular": int(np.sum(orders == 1)),
+            "n_bimolecular": int(np.sum(orders == 2)),
+            "n_higher_order": int(np.sum(orders > 2)),
+            "max_reactants": int(orders.max(initial=0)),
+            "max_products": int(made.max(initial=0)),
+            "total_products": int(made.sum()),
+            "max_product_species": int(kinds.max(initial=0)),
+            "depth": depth(crn),
+            "n_inputs": len(crn.inputs),
+            "n_outputs": len(crn.outputs),
+        }
+
+    return dict(_memo(crn, "stats", compute))

@@ -1,0 +1,333 @@
+"""``deepcrn run TASK``: train (or load) a network, compile it, verify the CRN, report.
+
+One stage function per step, each taking records and returning records: :func:`load_data`,
+:func:`obtain_network`, :func:`compile_stage`, :func:`exact_stage`, :func:`kinetics_stage`,
+:func:`write_outputs`; :func:`run_task` chains them. Verification evaluates the **whole test
+split** through the CRN exactly (every example), proves the CRN computes the network for every
+input, and simulates ``n_ode`` test examples by mass-action ODE with random rate constants.
+
+The output folder is written as a whole: everything goes to a temporary folder beside it that
+replaces it at the end (:func:`deepcrn._io.atomic_dir`), so a run that fails midway leaves the
+previous results untouched. ``network.json`` holds exactly what was compiled (with the input
+lower bounds used by the shift), so ``deepcrn compile network.json [--shift]`` reproduces
+``crn.txt`` byte for byte.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_dir
+from ..analysis import stats
+from ..compile import compile_network
+from ..crn import CRN
+from ..errors import DataError
+from ..exact import engine_name, evaluator, final_state, relu_circuit
+from ..interop.text import save_crn
+from ..io_map import TIE_RTOL, agreement, initial_state
+from ..kinetics import KineticsResult, simulate
+from ..network import Network, WeightKind, load_network
+from ..verify import Equivalence, verify_equivalence
+from . import report
+from .datasets import Dataset
+from .metrics import CircuitCheck, KineticsCheck, Metrics, write_report
+from .tasks import Task, get_task
+
+log = logging.getLogger(__name__)
+ODE_TOL = 1e-3
+RATE_RANGE = (0.1, 10.0)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``deepcrn run`` was asked (``None``: the task's default)."""
+
+    task: str
+    out: Path
+    seed: int = 0
+    epochs: int | None = None
+    hidden: tuple[int, ...] | None = None
+    kind: WeightKind = "ternary"
+    loss: str | None = None
+    network: Path | None = None
+    n_ode: int = 20
+    image: str | None = None
+    shift: bool | None = None
+    train_subset: int | None = None
+    test_subset: int | None = None
+    mnist_train: Path | None = None
+    mnist_size: int | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.n_ode < 0:
+            raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
+        if self.seed < 0:
+            raise DataError(f"--seed must be 0 or more, got {self.seed}")
+
+
+@dataclass(frozen=True)
+class Trained:
+    network: Network
+    history: dict[str, list[float]] | None  # None when the network was loaded, not trained
+    best_epoch: int | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Compiled:
+    crn: CRN  # reduced form: what is verified and written
+    full: CRN
+    lows: np.ndarray | None  # input lower bounds used by the shift
+    network: Network  # the network as compiled (with those lower bounds recorded)
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ExactCheck:
+    nn_out: np.ndarray
+    crn_out: np.ndarray
+    engine: str
+    circuit: CircuitCheck
+    proof: Equivalence
+    seconds: float
+
+
+def load_data(task: Task, opts: RunOptions) -> Dataset:
+    """The task's dataset, subsampled when asked (the hidden ``--train-subset``/``--test-subset``)."""
+    ds = task.load(opts.seed, image=opts.image, mnist_size=opts.mnist_size, mnist_train=opts.mnist_train)
+    rng = np.random.default_rng(opts.seed)
+    if opts.train_subset is not None and opts.train_subset < len(ds.y_train):
+        keep = rng.choice(len(ds.y_train), opts.train_subset, replace=False)
+        ds = replace(ds, x_train=ds.x_train[keep], y_train=ds.y_train[keep])
+    if opts.test_subset is not None and opts.test_subset < len(ds.y_test) and ds.image_shape is None:
+        keep = np.sort(rng.choice(len(ds.y_test), opts.test_subset, replace=False))
+        ds = replace(ds, x_test=ds.x_test[keep], y_test=ds.y_test[keep])
+    return ds
+
+
+def obtain_network(task: Task, ds: Dataset, opts: RunOptions) -> Trained:
+    """Load ``opts.network``, or train one (PyTorch is imported only here)."""
+    if opts.network is not None:
+        net = load_network(opts.network)
+        if net.n_inputs != ds.n_features or net.n_outputs != ds.n_classes:
+            raise DataError(
+                f"{opts.network}: network maps {net.n_inputs} inputs to {net.n_outputs} outputs, but task "
+                f"{opts.task} has {ds.n_features} features and {ds.n_classes} classes"
+            )
+        return Trained(net, None, None, 0.0)
+    from .train import TrainConfig, train_network
+
+    config = TrainConfig(
+        hidden=opts.hidden or task.hidden,
+        kind=opts.kind,
+        loss=(opts.loss or task.loss),  # type: ignore[arg-type]
+        epochs=opts.epochs if opts.epochs is not None else task.epochs,
+        batch_size=task.batch_size,
+        lr=task.lr,
+        dropout=task.dropout,
+        patience=task.patience,
+        seed=opts.seed,
+    )
+    extra: dict[str, object] = {
+        "input_names": ds.feature_names,
+        "output_names": ds.class_names,
+        "task": ds.name,
+        "training": dict(vars(config)),
+    }
+    if ds.input_lower_bounds is not None:
+        extra["input_lower_bounds"] = [float(v) for v in ds.input_lower_bounds]
+    result = train_network(ds.x_train, ds.y_train, ds.x_val, ds.y_val, ds.n_classes, config, extra, opts.progress)
+    return Trained(result.network, result.history, result.best_epoch, result.seconds)
+
+
+def compile_stage(net: Network, task: Task, ds: Dataset, opts: RunOptions) -> Compiled:
+    """Both forms, the reduced one with the input shift where it applies. A lower bound must
+    hold on every example evaluated, so it is widened where the test data dip below it, and the
+    network records the bounds it was compiled with."""
+    shift = task.shift if opts.shift is None else opts.shift
+    lows = None
+    if shift:
+        if ds.input_lower_bounds is None:
+            raise DataError(f"task {opts.task} has no known input lower bounds; run it without --shift")
+        lows = np.minimum(ds.input_lower_bounds, ds.x_test.min(axis=0))
+        net = Network(net.layers, net.weight_kind, {**net.extra, "input_lower_bounds": [float(v) for v in lows]})
+    start = time.perf_counter()
+    crn = compile_network(net, "reduced", lows)
+    full = compile_network(net, "full", lows)
+    return Compiled(crn, full, lows, net, time.perf_counter() - start)
+
+
+def exact_stage(net: Network, crn: CRN, ds: Dataset) -> ExactCheck:
+    """The whole test split through the CRN exactly, by both engines, and the symbolic proof."""
+    start = time.perf_counter()
+    nn_out = net.forward(ds.x_test)
+    fire = evaluator(crn, "fire")
+    crn_out = fire.evaluate(ds.x_test)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    circuit = relu_circuit(crn)
+    circuit_out = circuit.evaluate(ds.x_test)
+    check = CircuitCheck(
+        list(circuit.widths),
+        circuit.multiply_adds,
+        float(np.max(np.abs(circuit_out - crn_out), initial=0.0)),
+        time.perf_counter() - start,
+    )
+    proof = verify_equivalence(net, crn, circuit=circuit)
+    return ExactCheck(nn_out, crn_out, engine_name(fire), check, proof, seconds)
+
+
+def kinetics_stage(crn: CRN, x: np.ndarray, n_ode: int, seed: int, progress: bool) -> tuple[np.ndarray, KineticsResult]:
+    """``n_ode`` seeded test examples by mass-action ODE with random rate constants."""
+    n = min(n_ode, len(x))
+    idx = np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))
+    ode = simulate(crn, x[idx], rates="random", seed=seed, tol=ODE_TOL, record=min(3, n), progress=progress)
+    return idx, ode
+
+
+def _kinetics_check(
+    idx: np.ndarray, ode: KineticsResult, nn_out: np.ndarray, seed: int, seconds: float
+) -> KineticsCheck:
+    n = len(idx)
+    # The ODE stops within its tolerance of the exact outputs: classes closer than twice that tie.
+    agree = agreement(nn_out[idx], ode.outputs, atol=2 * ode.tolerance) if n else None
+    diff = np.abs(ode.outputs - nn_out[idx])
+    return KineticsCheck(
+        n=n,
+        examples=idx.tolist(),
+        seed=seed,
+        rate_range=f"{RATE_RANGE[0]:g}-{RATE_RANGE[1]:g} (log-uniform)",
+        engine=ode.engine,
+        stopping_rule=ode.stopping_rule,
+        tol=ODE_TOL,
+        agreement=agree.fraction if agree is not None else None,
+        n_ties=agree.n_ties if agree is not None else 0,
+        converged=int(ode.converged.sum()),
+        not_converged=[int(idx[i]) for i in ode.not_converged],
+        max_abs_diff=float(diff.max()) if n else None,
+        median_time=float(np.median(ode.times)) if n else None,
+        max_time=float(np.max(ode.times)) if n else None,
+        seconds=seconds,
+    )
+
+
+def run_task(opts: RunOptions) -> Metrics:
+    """Run one task end to end into ``opts.out`` (replaced as a whole) and return its metrics."""
+    task = get_task(opts.task)
+    ds = load_data(task, opts)
+    with atomic_dir(opts.out) as out:
+        plots: list[tuple[str, str]] = []
+        trained = obtain_network(task, ds, opts)
+        if trained.history is not None:
+            report.plot_training(trained.history, trained.best_epoch or 0, out / "training.png")
+            plots.append(("Training curves", "training.png"))
+        comp = compile_stage(trained.network, task, ds, opts)
+        net, crn = comp.network, comp.crn
+        net.save(out / "network.json")
+        save_crn(crn, out / "crn.txt")
+
+        exact = exact_stage(net, crn, ds)
+        start = time.perf_counter()
+        idx, ode = kinetics_stage(crn, ds.x_test, opts.n_ode, opts.seed, opts.progress)
+        ode_check = _kinetics_check(idx, ode, exact.nn_out, opts.seed, time.perf_counter() - start)
+
+        crn_pred = exact.crn_out.argmax(1)
+        agree = agreement(exact.nn_out, exact.crn_out)
+        init = initial_state(crn, ds.x_test[: min(len(ds.x_test), 2000)])
+        final = final_state(crn, ds.x_test[: min(len(ds.x_test), 200)])
+        nonzero = init[init > 0]
+        matrix = report.confusion(ds.y_test, crn_pred, ds.n_classes)
+        metrics = Metrics(
+            task=opts.task if opts.task != "pattern" else f"pattern:{ds.name}",
+            network_shape="-".join(map(str, net.shape)),
+            weight_kind=net.weight_kind,
+            crn_form="reduced",
+            input_shift=comp.lows is not None,
+            nn_accuracy=float(np.mean(exact.nn_out.argmax(1) == ds.y_test)),
+            crn_accuracy=float(np.mean(crn_pred == ds.y_test)),
+            agreement=agree.fraction,
+            n_ties=agree.n_ties,
+            tie_tolerance=TIE_RTOL,
+            max_abs_diff=float(np.max(np.abs(exact.crn_out - exact.nn_out))),
+            n_test=int(len(ds.y_test)),
+            n_train=int(len(ds.y_train)),
+            n_val=int(len(ds.y_val)),
+            per_class_accuracy={
+                name: float(np.mean(crn_pred[ds.y_test == c] == c))
+                for c, name in enumerate(ds.class_names)
+                if np.any(ds.y_test == c)
+            },
+            n_species=len(crn.species),
+            n_reactions=len(crn.reactions),
+            n_reactions_full=len(comp.full.reactions),
+            n_reactions_reduced=len(crn.reactions),
+            n_species_full=len(comp.full.species),
+            crn_stats=stats(crn),
+            exact_engine=exact.engine,
+            circuit=exact.circuit,
+            proven_equivalent=exact.proof.equivalent,
+            proof=exact.proof.reason,
+            ode=ode_check,
+            concentration_range=[float(nonzero.min()) if nonzero.size else 0.0, float(init.max())],
+            final_concentration_max=float(final.max()),
+            confusion=matrix.tolist(),
+            train_seconds=trained.seconds,
+            compile_seconds=comp.seconds,
+            exact_seconds=exact.seconds,
+            verify_seconds=exact.seconds + ode_check.seconds,
+            seed=opts.seed,
+            dataset=ds.info,
+            best_epoch=None if trained.best_epoch is None else trained.best_epoch + 1,
+            epochs_run=None if trained.history is None else len(trained.history["loss"]),
+            credit=ds.info.get("credit") if ds.image_shape is not None else None,
+        )
+        write_outputs(out, metrics, plots, ds, crn, idx, ode, exact)
+    return metrics
+
+
+def write_outputs(
+    out: Path,
+    metrics: Metrics,
+    plots: list[tuple[str, str]],
+    ds: Dataset,
+    crn: CRN,
+    idx: np.ndarray,
+    ode: KineticsResult,
+    exact: ExactCheck,
+) -> None:
+    """The plots, ``metrics.json`` and ``report.md``."""
+    if len(idx):
+        show = list(range(len(ode.trajectories)))
+        report.plot_kinetics(
+            ode.trajectories,
+            exact.nn_out[idx[show]],
+            crn.output_names,
+            out / "kinetics.png",
+            [int(idx[i]) for i in show],
+        )
+        plots.append(("Kinetics (output values; dashed: the network)", "kinetics.png"))
+    crn_pred = exact.crn_out.argmax(1)
+    report.plot_confusion(
+        np.array(metrics.confusion), ds.class_names, out / "confusion.png", f"{metrics.task}: CRN on the test set"
+    )
+    plots.append(("Confusion matrix (CRN, exact)", "confusion.png"))
+    if ds.image_shape is not None:
+        h, w = ds.image_shape
+        report.plot_pattern(
+            ds.y_test.reshape(h, w), crn_pred.reshape(h, w), out / "pattern.png", str(ds.info.get("credit", ""))
+        )
+        plots.append(("Pattern drawn by the CRN", "pattern.png"))
+    data: dict[str, Any] = metrics.to_dict()
+    report.write_json(out / "metrics.json", data)
+    write_report(out / "report.md", metrics, plots)

@@ -1,0 +1,100 @@
+"""BinaryConnect-style layers: real latent weights, quantised in the forward pass.
+
+Each layer keeps real-valued latent weights clipped to [-1, 1] (BinaryConnect, Courbariaux et
+al. 2015) and uses quantised weights ``q(w)`` in the forward pass; gradients reach the latent
+weights straight through (``w + (q(w) - w).detach()``):
+
+- ``binary``: ``q(w) = +1`` if ``w >= 0`` else ``-1``;
+- ``ternary``: ``0`` where ``|w| < threshold`` (default 0.5), else ``sign(w)``;
+- ``integer``: ``round(w * levels)`` in ``{-levels, ..., levels}``.
+
+Each layer also multiplies by a fixed positive scale ``1 / d`` with ``d = sqrt(n_in)`` (times
+``levels`` for integer weights), which keeps activations of order 1. ReLU is positively
+homogeneous, so this exports exactly: the network file stores the integer weights and ``scale
+= d`` (DESIGN section 1), and the CRN scales its biases instead. No batch normalisation is used:
+its per-neuron scale would not fold into weights restricted to {-1, 0, +1}.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...network import Layer, Network, WeightKind
+
+
+def quantize(w: torch.Tensor, kind: WeightKind, threshold: float = 0.5, levels: int = 3) -> torch.Tensor:
+    """Integer weights ``q(w)`` (as floats) for latent weights ``w`` in [-1, 1]."""
+    if kind == "binary":
+        return torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))
+    if kind == "ternary":
+        return torch.sign(w) * (w.abs() >= threshold).to(w.dtype)
+    return torch.clamp(torch.round(w * levels), -levels, levels)
+
+
+class QuantLinear(nn.Module):
+    """``y = x @ q(W)^T / d + b`` with latent ``W`` of shape ``(n_out, n_in)``."""
+
+    def __init__(self, n_in: int, n_out: int, kind: WeightKind, threshold: float = 0.5, levels: int = 3) -> None:
+        super().__init__()
+        self.kind: WeightKind = kind
+        self.threshold = threshold
+        self.levels = levels
+        self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-1, 1))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+        self.divisor = math.sqrt(n_in) * (levels if kind == "integer" else 1)
+
+    def quantized(self) -> torch.Tensor:
+        return quantize(self.weight, self.kind, self.threshold, self.levels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight + (self.quantized() - self.weight).detach()  # straight-through
+        return x @ w.t() / self.divisor + self.bias
+
+    @torch.no_grad()
+    def clip_(self) -> None:
+        self.weight.clamp_(-1.0, 1.0)
+
+
+class QuantMLP(nn.Module):
+    """Quantised dense layers with ReLU between them and dropout on hidden activations."""
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        kind: WeightKind = "ternary",
+        dropout: float = 0.0,
+        threshold: float = 0.5,
+        levels: int = 3,
+    ) -> None:
+        super().__init__()
+        self.shape = shape
+        self.kind: WeightKind = kind
+        self.layers = nn.ModuleList(QuantLinear(a, b, kind, threshold, levels) for a, b in zip(shape[:-1], shape[1:]))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = self.dropout(torch.relu(x))
+        return x
+
+    def clip_(self) -> None:
+        for layer in self.layers:
+            layer.clip_()  # type: ignore[operator]
+
+    @torch.no_grad()
+    def to_network(self, extra: dict[str, object] | None = None) -> Network:
+        """The exported network; its forward pass equals this model's evaluation-mode output."""
+        layers = []
+        for i, layer in enumerate(self.layers):
+            assert isinstance(layer, QuantLinear)
+            q = layer.quantized().detach().cpu().double().numpy().T  # (n_in, n_out)
+            bias = layer.bias.detach().cpu().double().numpy()
+            last = i == len(self.layers) - 1
+            layers.append(Layer(np.rint(q), bias, "linear" if last else "relu", layer.divisor))
+        return Network(tuple(layers), self.kind, dict(extra or {}))

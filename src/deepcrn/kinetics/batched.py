@@ -1,0 +1,200 @@
+"""A batched, structure-exploiting implicit integrator for rate-independent CRNs.
+
+For a non-competitive, feed-forward CRN whose reactions are ``X -> ...`` or ``A + B -> ...``
+(A != B, no catalysts; every CRN deepcrn compiles), one **backward Euler** step
+``C' = C + h f(C')`` is solved exactly by one sweep in topological order: when a reaction's
+turn comes, everything that produces its reactants has been solved, so its reactants hold
+``a`` (and ``b``), and its extent over the step is closed-form:
+
+- ``X -> ...``:      ``e = a h k / (1 + h k)``;
+- ``A + B -> ...``:  ``e = h k (a - e)(b - e)``, the root in ``[0, min(a, b)]``:
+  ``e = 2 h k a b / (s + sqrt(h^2 k^2 (a - b)^2 + 2 h k (a + b) + 1))``, ``s = h k (a + b) + 1``.
+
+No LU, no Newton iterations, and every step fires reactions by extents their reactants can
+afford, so concentrations stay >= 0 and the exact equilibrium *from the current state* never
+changes. Steps adapt per example by step doubling (one step of ``h`` against two of ``h/2``;
+the two-half-step result is kept), and each example stops by the residual rule of
+:mod:`deepcrn.kinetics.stopping`. The whole batch moves together as
+``(species, batch)`` arrays (NumPy), in chunks that bound memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from ..analysis import circuit_class, rate_independence
+from ..crn import CRN
+from ..errors import SimulationError
+from ..exact.fire import FiringPlan
+from ..io_map import initial_state
+from .result import KineticsResult
+from .stopping import Residual
+
+CHUNK = 2048
+RTOL, ATOL = 3e-2, 1e-2  # default local error control; ATOL is relative to tol (atol = ATOL * tol)
+
+
+def qualifies(crn: CRN) -> str | None:
+    """``None`` if the batched integrator handles ``crn``, else the reason it does not."""
+    return rate_independence(crn) or circuit_class(crn)
+
+
+class BatchedIntegrator:
+    """Backward Euler by topological sweeps (module docstring) for one CRN and rate vector."""
+
+    def __init__(self, crn: CRN, rates: np.ndarray, plan: FiringPlan | None = None) -> None:
+        reason = qualifies(crn)
+        if reason is not None:
+            raise SimulationError(f"the batched integrator needs X -> ... / A + B -> ... reactions: {reason}")
+        self.crn = crn
+        self.plan = plan or FiringPlan.for_outputs(crn)
+        self.rule = Residual(crn, self.plan)
+        self.outputs = self.rule.outputs  #: output values ``(n_outputs, batch)`` of a block
+        self.k = [np.asarray(rates, dtype=np.float64)[level.reactions][:, None] for level in self.plan.levels]
+        self.bi = [
+            level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
+            for level in self.plan.levels
+        ]
+
+    def step(self, c: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """One backward Euler step of sizes ``h`` ``(batch,)`` from ``c`` ``(n_tracked, batch)``."""
+        cur = c.copy()
+        for level, k, bi in zip(self.plan.levels, self.k, self.bi):
+            hk = k * h[None, :]
+            a = cur[level.slots[:, 0]]
+            extent = np.empty_like(a)
+            uni = ~bi
+            extent[uni] = a[uni] * (hk[uni] / (1.0 + hk[uni]))  # < a, so a - extent >= 0 exactly
+            if bi.any():
+                ab, b, hkb = a[bi], cur[level.slots[bi, 1]], hk[bi]
+                s = hkb * (ab + b) + 1.0
+                root = np.sqrt((hkb * (ab - b)) ** 2 + 2.0 * hkb * (ab + b) + 1.0)
+                e = np.minimum(2.0 * hkb * ab * b / (s + root), np.minimum(ab, b))
+                extent[bi] = e
+                cur[level.slots[bi, 1]] = b - e
+            cur[level.slots[:, 0]] = a - extent
+            if level.span.stop > level.span.start:
+                cur[level.span] += level.production_t @ extent
+        return cur
+
+
+def _crossing(t0: np.ndarray, r0: np.ndarray, t1: np.ndarray, r1: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """When the residual fell to ``tol`` between checks ``(t0, r0)`` and ``(t1, r1)``: log-log
+    interpolation (the slow tail is a power law in t); ``t1`` where that is undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = (np.log(tol) - np.log(r0)) / (np.log(r1) - np.log(r0))
+        est = np.exp(np.log(t0) + frac * (np.log(t1) - np.log(t0)))
+    ok = (t0 > 0) & np.isfinite(r0) & (r1 > 0) & (r0 > tol) & (r1 <= tol) & np.isfinite(est)
+    return np.where(ok, np.clip(est, t0, t1), t1)
+
+
+def simulate_batched(
+    crn: CRN,
+    x: np.ndarray | None,
+    rates: np.ndarray,
+    *,
+    tol: float = 1e-3,
+    t_max: float = 1e6,
+    rtol: float | None = None,
+    atol: float | None = None,
+    record: int = 0,
+    progress: bool = False,
+    max_steps: int = 100_000,
+) -> KineticsResult:
+    """Mass-action kinetics of every example at once (module docstring), with rate constants
+    ``rates`` ``(n_reactions,)``.
+
+    ``tol``: the stopping tolerance, relative to each example's scale
+    (:mod:`deepcrn.kinetics.stopping`); ``rtol``/``atol``: the local error of each step on every
+    tracked species (default 3e-2 and ``tol / 100``, ``atol`` also relative to the example's
+    scale, so the slow tail near the stopping point stays resolved); ``record``: keep the output
+    trajectories of the first ``record`` examples.
+
+    Accuracy: the outputs at the stop are within tolerance of the equilibrium whatever the step
+    error (every step is a valid firing, and the rule measures what is left exactly); the step
+    control shapes the trajectory. Backward Euler is first order: with the default tolerances
+    the stopping times come out within about 15% of SciPy BDF's at rtol 1e-6 on networks, and
+    up to ~40% late on a pure ``1/(k t)`` tail (a ReLU input exactly at 0); output
+    trajectories agree to about 1% of the output scale. ``rtol=1e-2`` brings the tail within
+    ~20% at about 1.6x the steps.
+    """
+    rtol = RTOL if rtol is None else rtol
+    atol = ATOL * tol if atol is None else atol
+    integ = BatchedIntegrator(crn, rates)
+    rule = integ.rule
+    states = initial_state(crn, x)
+    batch = states.shape[0]
+    result = KineticsResult.empty(batch, len(crn.outputs), np.asarray(rates), "batched", "backward-euler", rule.name)
+    n_rec = min(record, batch)
+    traj_t: list[list[float]] = [[0.0] for _ in range(n_rec)]
+    traj_v: list[list[np.ndarray]] = [
+        [integ.outputs(states[i, integ.plan.tracked][:, None])[:, 0]] for i in range(n_rec)
+    ]
+    h0 = 1e-3 / float(np.max(rates, initial=1.0))
+    bar = tqdm(total=batch, desc="ODE (batched)", unit="example", disable=not progress, leave=False)
+    for start in range(0, batch, CHUNK):
+        ids = np.arange(start, min(start + CHUNK, batch))
+        c = np.ascontiguousarray(states[ids][:, integ.plan.tracked].T)
+        scale = rule.scale(c)
+        tol_b, atol_b = tol * scale, atol * scale
+        t = np.zeros(len(ids))
+        h = np.full(len(ids), h0)
+        steps = np.zeros(len(ids), dtype=np.int64)
+        next_check = np.zeros(len(ids))
+        res = np.full(len(ids), np.inf)
+        last_t = np.zeros(len(ids))  # the previous check, for interpolating the stopping time
+        last_res = np.full(len(ids), np.inf)
+        for _ in range(max_steps):
+            # Check the stopping rule where t has grown 10% since the last check, and at t_max.
+            due = (t >= next_check) | (t >= t_max)
+            if due.any():
+                last_t[due], last_res[due] = t[due], res[due]
+                res[due] = rule.measure(c[:, due])
+                next_check[due] = t[due] * 1.1
+            done = (res <= tol_b) | (t >= t_max)
+            if done.any():
+                d = ids[done]
+                result.outputs[d] = integ.outputs(c[:, done]).T
+                result.times[d] = _crossing(last_t[done], last_res[done], t[done], res[done], tol_b[done])
+                result.converged[d] = res[done] <= tol_b[done]
+                result.residual[d] = res[done]
+                result.tolerance[d] = tol_b[done]
+                result.steps[d] = steps[done]
+                bar.update(int(done.sum()))
+                keep = ~done
+                ids, c, t, h, steps, next_check, res, last_t, last_res, tol_b, atol_b = (
+                    ids[keep],
+                    c[:, keep],
+                    t[keep],
+                    h[keep],
+                    steps[keep],
+                    next_check[keep],
+                    res[keep],
+                    last_t[keep],
+                    last_res[keep],
+                    tol_b[keep],
+                    atol_b[keep],
+                )
+                if not len(ids):
+                    break
+            # At most 25% of the time so far per step, so the stopping time is resolved.
+            h = np.minimum(np.minimum(h, np.maximum(0.25 * t, h0)), t_max - t)
+            full = integ.step(c, h)
+            half = integ.step(integ.step(c, h / 2), h / 2)
+            err_scale = atol_b[None, :] + rtol * np.maximum(np.abs(half), np.abs(c))
+            err = np.max(np.abs(half - full) / err_scale, axis=0, initial=0.0)
+            ok = err <= 1.0
+            c[:, ok] = half[:, ok]
+            t[ok] += h[ok]
+            steps[ok] += 1
+            factor = np.clip(0.9 / np.sqrt(np.maximum(err, 1e-12)), 0.2, 4.0)
+            h = h * np.where(ok, factor, np.minimum(factor, 0.5))
+            for j in np.flatnonzero(ok & (ids < n_rec)):
+                traj_t[ids[j]].append(float(t[j]))
+                traj_v[ids[j]].append(integ.outputs(c[:, j : j + 1])[:, 0])
+        else:
+            raise SimulationError(f"the batched integrator took {max_steps} steps without finishing")
+    bar.close()
+    result.trajectories = [(np.array(ts), np.array(vs)) for ts, vs in zip(traj_t, traj_v)]
+    return result
