@@ -57,7 +57,7 @@ def test_hand_written_text() -> None:
         ("0 -> B", "at least one reactant"),
         ("A -> B [rate=2]", "expected a rate as '\\[k=NUMBER\\]'"),
         ("A -> B [k=fast]", "expected a number for the rate constant"),
-        ("A -> B [k=-1]", "rate constant of A -> B must be finite, > 0"),
+        ("A -> B [k=-1]", "the rate constant must be finite, > 0"),
         ("\n\ninit A = lots", "bad.crn:3: expected a number for the initial concentration of A"),
         ("init A 5", "expected 'init SPECIES = NUMBER'"),
         ("init 9A = 5", "not a valid species name"),

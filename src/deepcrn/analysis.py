@@ -100,28 +100,40 @@ class _Order:
     level_of: np.ndarray  # level of each reaction, -1 for those on or after a cycle
 
 
-def _release(nodes: np.ndarray, indptr: np.ndarray, targets: np.ndarray, pending: np.ndarray) -> np.ndarray:
-    """Decrement ``pending`` of every target of ``nodes`` (CSR ``indptr``/``targets``); return
-    the targets whose count reached 0, sorted. Linear in the edges touched."""
-    if len(nodes) == 0:
-        return nodes
-    if len(nodes) <= _SMALL:
-        done: list[int] = []
-        for node in nodes.tolist():
-            for t in targets[indptr[node] : indptr[node + 1]].tolist():
-                pending[t] -= 1
-                if pending[t] == 0:
-                    done.append(t)
-        return np.array(sorted(done), dtype=np.int64)
-    starts = indptr[nodes]
-    counts = indptr[nodes + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-    hit, times = np.unique(targets[offsets], return_counts=True)
-    pending[hit] -= times
-    return hit[pending[hit] == 0]
+class _Graph:
+    """CSR adjacency ``indptr``/``targets`` with per-target ``pending`` counts, released a frontier
+    at a time: vectorised for wide frontiers, plain Python (on lists made once) for narrow ones,
+    so the whole pass is linear in the edges however deep the graph."""
+
+    def __init__(self, indptr: np.ndarray, targets: np.ndarray, pending: np.ndarray) -> None:
+        self.indptr, self.targets, self.pending = indptr, targets, pending
+        self._lists: tuple[list[int], list[int]] | None = None
+
+    def release(self, nodes: list[int] | np.ndarray) -> list[int] | np.ndarray:
+        """Decrement ``pending`` of every target of ``nodes``; the targets that reach 0, sorted."""
+        if len(nodes) <= _SMALL:
+            if self._lists is None:
+                self._lists = (self.indptr.tolist(), self.targets.tolist())
+            indptr, targets = self._lists
+            pending = self.pending
+            done: list[int] = []
+            for node in nodes:
+                for t in targets[indptr[node] : indptr[node + 1]]:
+                    pending[t] -= 1
+                    if pending[t] == 0:
+                        done.append(t)
+            done.sort()
+            return done
+        nodes = np.asarray(nodes, dtype=np.int64)
+        starts = self.indptr[nodes]
+        counts = self.indptr[nodes + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            return []
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+        hit, times = np.unique(self.targets[offsets], return_counts=True)
+        self.pending[hit] -= times
+        return hit[self.pending[hit] == 0]
 
 
 def _order(crn: CRN) -> _Order:
@@ -131,22 +143,29 @@ def _order(crn: CRN) -> _Order:
 
     def compute() -> _Order:
         uses, makes = _incidence(crn)
-        consumers = uses  # (species, reactions) CSR: row s lists the reactions using s
         made_by = makes.T.tocsr()  # (reactions, species): row r lists the species r net-produces
         pending_r = np.diff(uses.tocsc().indptr).astype(np.int64)  # distinct reactants per reaction
         pending_s = np.diff(makes.indptr).astype(np.int64)  # producers per species
-        level_of = np.full(len(crn.reactions), -1, dtype=np.int64)
-        ready = np.flatnonzero(pending_s == 0)
-        species_order = ready.tolist()
-        frontier = _release(ready, consumers.indptr, consumers.indices, pending_r)
-        levels: list[list[int]] = []
+        to_reactions = _Graph(uses.indptr, uses.indices, pending_r)  # species -> the reactions using it
+        to_species = _Graph(made_by.indptr, made_by.indices, pending_s)
+        ready: list[int] | np.ndarray = np.flatnonzero(pending_s == 0)
+        species_order = [ready]
+        frontier = to_reactions.release(ready)
+        levels: list[list[int] | np.ndarray] = []
         while len(frontier):
-            level_of[frontier] = len(levels)
-            levels.append(frontier.tolist())
-            ready = _release(frontier, made_by.indptr, made_by.indices, pending_s)
-            species_order += ready.tolist()
-            frontier = _release(ready, consumers.indptr, consumers.indices, pending_r)
-        return _Order(levels, species_order, pending_s, level_of)
+            levels.append(frontier)
+            ready = to_species.release(frontier)
+            species_order.append(ready)
+            frontier = to_reactions.release(ready)
+        level_of = np.full(len(crn.reactions), -1, dtype=np.int64)
+        if levels:
+            sizes = [len(group) for group in levels]
+            level_of[np.concatenate([np.asarray(g, dtype=np.int64) for g in levels])] = np.repeat(
+                np.arange(len(levels)), sizes
+            )
+        order = np.concatenate([np.asarray(g, dtype=np.int64) for g in species_order]).tolist()
+        groups = [g if isinstance(g, list) else g.tolist() for g in levels]
+        return _Order(groups, order, pending_s, level_of)
 
     return _memo(crn, "order", compute)
 

@@ -126,9 +126,7 @@ class Reaction:
         """Build without validation, for code that already guarantees valid, merged terms
         (the compiler); everything else uses the checking constructor."""
         r = object.__new__(cls)
-        object.__setattr__(r, "reactants", reactants)
-        object.__setattr__(r, "products", products)
-        object.__setattr__(r, "rate", rate)
+        r.__dict__.update(reactants=reactants, products=products, rate=rate)
         return r
 
     def net(self) -> dict[str, int]:

@@ -23,7 +23,7 @@ import re
 
 from .._io import atomic_write_text, read_text
 from ..analysis import stats as crn_stats
-from ..crn import CRN, NAME_RE, InputSpec, OutputSpec, Reaction, Term
+from ..crn import CRN, MAX_COEFFICIENT, NAME_RE, InputSpec, OutputSpec, Reaction, Term, check_amount
 from ..errors import CRNError, ParseError
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|nan)"
@@ -80,19 +80,41 @@ def _number(text: str, what: str, where: str) -> float:
         raise ParseError(f"{where}: expected a number for {what}, got {text!r}") from None
 
 
-def _side(text: str, where: str) -> list[Term]:
-    text = text.strip()
-    if text in ("0", "", "∅"):
-        if text == "":
+def _side(text: str, where: str) -> tuple[Term, ...]:
+    """One side of a reaction: ``0`` or ``[coefficient] name + ...``. The common term, a plain
+    name, takes a fast path; repeated species are merged."""
+    parts = text.split("+")
+    if len(parts) == 1:
+        only = parts[0].strip()
+        if only in ("0", "∅"):
+            return ()
+        if not only:
             raise ParseError(f"{where}: expected species or 0 on each side of '->'")
-        return []
-    terms = []
-    for part in text.split("+"):
-        m = _TERM.match(part.strip())
+    terms: list[Term] = []
+    for part in parts:
+        p = part.strip()
+        if p.isidentifier() and p.isascii():
+            terms.append((p, 1))
+            continue
+        m = _TERM.match(p)
         if not m:
-            raise ParseError(f"{where}: expected '[coefficient] species', got {part.strip()!r}")
-        terms.append((m["name"], int(m["coef"] or 1)))
-    return terms
+            raise ParseError(f"{where}: expected '[coefficient] species', got {p!r}")
+        coef = int(m["coef"] or 1)
+        if not 1 <= coef <= MAX_COEFFICIENT:
+            shown = m["coef"] if len(m["coef"]) <= 20 else f"a number of {len(m['coef'])} digits"
+            raise ParseError(
+                f"{where}: the coefficient of {m['name']} is {shown}; coefficients must be whole numbers from 1 "
+                "to 2**53 (larger ones cannot be held exactly)"
+            )
+        terms.append((m["name"], coef))
+    if len(terms) > 1 and len({name for name, _ in terms}) < len(terms):
+        merged: dict[str, int] = {}
+        for name, coef in terms:
+            merged[name] = merged.get(name, 0) + coef
+        if max(merged.values()) > MAX_COEFFICIENT:
+            raise ParseError(f"{where}: a merged coefficient exceeds 2**53")
+        return tuple(merged.items())
+    return tuple(terms)
 
 
 def parse_crn(text: str, source: str = "<text>") -> CRN:
@@ -168,15 +190,23 @@ def parse_crn(text: str, source: str = "<text>") -> CRN:
                     m = _RATE.match("[" + tail)
                     if not m:
                         raise ParseError(f"{where}: expected a rate as '[k=NUMBER]', got {'[' + tail!r}")
-                    rate = _number(m["k"], "the rate constant", where)
-                if body.count("->") != 1:
+                    rate = check_amount(_number(m["k"], "the rate constant", where), "the rate constant", positive=True)
+                left, _, right = body.partition("->")
+                if "->" in right:
                     raise ParseError(f"{where}: expected one '->' in a reaction, got {line!r}")
-                left, right = body.split("->")
                 reactants = _side(left, where)
+                if not reactants:
+                    raise ParseError(
+                        f"{where}: a reaction needs at least one reactant (zero-order reactions never stop)"
+                    )
                 products = _side(right, where)
-                for name, _ in reactants + products:
-                    mention(name)
-                reactions.append(Reaction(tuple(reactants), tuple(products), rate))
+                for name, _ in reactants:
+                    if name not in seen:
+                        mention(name)
+                for name, _ in products:
+                    if name not in seen:
+                        mention(name)
+                reactions.append(Reaction.trusted(reactants, products, rate))
             else:
                 raise ParseError(
                     f"{where}: expected a reaction 'A + B -> C' or a 'species', 'init', 'input' or "

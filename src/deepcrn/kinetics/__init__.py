@@ -32,7 +32,6 @@ import numpy as np
 
 from ..crn import CRN, MAX_AMOUNT
 from ..errors import SimulationError
-from ..io_map import initial_state
 from .batched import qualifies, simulate_batched
 from .rates import RATE_MODES, RateMode, check_seed, random_rates, resolve_rates
 from .result import KineticsResult
@@ -41,9 +40,6 @@ from .scipy_engine import SOLVERS, Solver, simulate_scipy
 log = logging.getLogger(__name__)
 Engine = Literal["auto", "batched", "scipy"]
 ENGINES: tuple[Engine, ...] = ("auto", "batched", "scipy")
-#: Largest initial concentration the kinetics engines accept: mass action squares amounts, and
-#: bimolecular time scales shrink as 1 / amount.
-MAX_CONCENTRATION = 1e50
 
 
 def _positive(value: float | None, name: str, upper: float = math.inf) -> None:
@@ -88,12 +84,6 @@ def simulate(
     if isinstance(record, bool) or not isinstance(record, int) or record < 0:
         raise SimulationError(f"record must be a count of examples >= 0, got {record!r}")
     k = resolve_rates(crn, rates, check_seed(seed))
-    biggest = float(np.max(initial_state(crn, x), initial=0.0))
-    if biggest > MAX_CONCENTRATION:
-        raise SimulationError(
-            f"an initial concentration is {biggest:.3g}; the kinetics engines take amounts up to "
-            f"{MAX_CONCENTRATION:g} (mass action squares them). Rescale the inputs, or use the exact method"
-        )
     if solver is not None and engine == "batched":
         raise SimulationError(f"solver {solver!r} applies to the scipy engine, not the batched one")
     reason = qualifies(crn)

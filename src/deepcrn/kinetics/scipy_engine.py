@@ -28,6 +28,9 @@ from .stopping import Residual, Stationarity
 Solver = Literal["BDF", "Radau", "LSODA"]
 SOLVERS: tuple[Solver, ...] = ("BDF", "Radau", "LSODA")
 RTOL, ATOL = 1e-6, 1e-10  # the SciPy integrator's own default tolerances
+#: Largest initial amount this engine takes: beyond it mass action's time scales spread so far
+#: apart (bimolecular ones shrink as 1 / amount) that SciPy's integrators lose the trajectory.
+MAX_AMOUNT = 1e8
 
 
 class MassAction:
@@ -56,13 +59,21 @@ class MassAction:
                     rows.append(self.position[name])
                     cols.append(j)
                     vals.append(float(change))
-        self.k = np.asarray(rates, dtype=np.float64)
+        self.rates = np.asarray(rates, dtype=np.float64)
+        self.k = self.rates
+        self.orders = self.coefs.sum(axis=1)
         self.stoich = sp.csr_matrix((vals, (rows, cols)), shape=(n, m))
         real = self.slots < n
         self._jrows = np.nonzero(real)[0]
         self._jslot = np.nonzero(real)[1]
         self._jcols = self.slots[real]
         self.n = n
+
+    def rescale(self, unit: float) -> None:
+        """Measure concentrations in units of ``unit``: the same kinetics, with each rate constant
+        multiplied by ``unit ** (order - 1)``. Keeps the integrator's numbers near 1 however large
+        the amounts."""
+        self.k = self.rates * unit ** (self.orders - 1.0)
 
     def _powers(self, c: np.ndarray) -> np.ndarray:
         ext = np.append(np.maximum(c, 0.0), 1.0)
@@ -114,6 +125,12 @@ def simulate_scipy(
         raise SimulationError(f"unknown SciPy solver {solver!r}; choose one of {', '.join(SOLVERS)}")
     rtol = RTOL if rtol is None else rtol
     atol = ATOL if atol is None else atol
+    biggest = float(initial_state(crn, x).max(initial=0.0))
+    if biggest > MAX_AMOUNT:
+        raise SimulationError(
+            f"an initial amount is {biggest:.3g}; the scipy engine takes amounts up to {MAX_AMOUNT:g} (its "
+            "integrators lose the trajectory beyond); rescale the inputs, or use the batched engine"
+        )
     order = species_order(crn)
     perm = np.array([crn.index[s] for s in order], dtype=np.int64)
     states = initial_state(crn, x)[:, perm]
@@ -128,43 +145,59 @@ def simulate_scipy(
     batch = states.shape[0]
     result = KineticsResult.empty(batch, len(crn.outputs), np.asarray(rates), "scipy", solver, rule)
     for b in tqdm(range(batch), desc="ODE (SciPy)", unit="example", disable=not progress, leave=False):
-        y0 = states[b]
+        # Integrate in units of the largest initial amount (at least 1): the numbers the
+        # integrator sees stay near 1, so its tolerances mean the same at any magnitude.
+        unit = max(1.0, float(states[b].max(initial=0.0)))
+        model.rescale(unit)
+        y0 = states[b] / unit
         if exact is not None:
             assert tracked is not None
-            scale = float(exact.scale(y0[tracked][:, None])[0])
+            start = exact.final_outputs(states[b][tracked][:, None])
+            scale = float(np.maximum(1.0, np.abs(start).max(initial=0.0)))
 
-            def measure(t: float, c: np.ndarray) -> float:
-                return float(exact.measure(np.maximum(c[tracked], 0.0)[:, None])[0])
+            def measure(t: float, c: np.ndarray, start: np.ndarray | None = start, unit: float = unit) -> float:
+                return float(exact.measure(np.maximum(c[tracked], 0.0)[:, None] * unit, start)[0])
 
         else:
-            scale = stationary.scale(y0)
-            measure = stationary.measure
-        kwargs: dict[str, object] = {"rtol": rtol, "atol": atol * scale}
+            scale = stationary.scale(states[b])
+
+            def measure(t: float, c: np.ndarray, start: np.ndarray | None = None, unit: float = unit) -> float:
+                return stationary.measure(t, c) * unit
+
+        kwargs: dict[str, object] = {"rtol": rtol, "atol": atol * scale / unit}
         kwargs["jac"] = (lambda t, c: model.jacobian(t, c).toarray()) if solver == "LSODA" else model.jacobian
-        integrator = solver_cls(model.rhs, 0.0, y0, t_max, **kwargs)
-        if solver == "BDF" and is_feed_forward(crn):
-            integrator.lu = _natural_lu
         keep = b < record
-        ts, vs = [0.0], [outputs.values(y0)[0]]
+        ts, vs = [0.0], [outputs.values(states[b])[0]]
         res = measure(0.0, y0)
         steps = 0
         next_check = 0.0
-        while res > tol * scale and integrator.status == "running":
-            message = integrator.step()
-            steps += 1
-            if integrator.status == "failed":
-                raise SimulationError(
-                    f"example {b + 1}: the {solver} integrator failed at t={integrator.t:g}: {message}"
-                )
-            # The rule is checked whenever t has grown by 5% (and at t_max): the reported
-            # stopping time overshoots the first time the rule holds by at most 5%.
-            if integrator.t >= next_check or integrator.status != "running":
-                res = measure(integrator.t, integrator.y)
-                next_check = integrator.t * 1.05
-            if keep:
-                ts.append(integrator.t)
-                vs.append(outputs.values(integrator.y)[0])
-        result.outputs[b] = outputs.values(integrator.y)[0]
+        try:
+            with np.errstate(all="ignore"):  # failures are caught below and by the drift check
+                integrator = solver_cls(model.rhs, 0.0, y0, t_max, **kwargs)
+                if solver == "BDF" and is_feed_forward(crn):
+                    integrator.lu = _natural_lu
+                while res > tol * scale and integrator.status == "running":
+                    message = integrator.step()
+                    steps += 1
+                    if integrator.status == "failed":
+                        raise SimulationError(
+                            f"example {b + 1}: the {solver} integrator failed at t={integrator.t:g}: {message}"
+                        )
+                    # The rule is checked whenever t has grown by 5% (and at t_max): the reported
+                    # stopping time overshoots the first time the rule holds by at most 5%.
+                    if integrator.t >= next_check or integrator.status != "running":
+                        res = measure(integrator.t, integrator.y)
+                        next_check = integrator.t * 1.05
+                    if keep:
+                        ts.append(integrator.t)
+                        vs.append(outputs.values(integrator.y)[0] * unit)
+        except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+            raise SimulationError(f"example {b + 1}: the {solver} integrator failed: {err}") from err
+        if not np.isfinite(res) or not np.all(np.isfinite(integrator.y)):
+            raise SimulationError(
+                f"example {b + 1}: the {solver} integrator produced non-finite values at t={integrator.t:g}"
+            )
+        result.outputs[b] = outputs.values(integrator.y)[0] * unit
         result.times[b] = integrator.t
         result.converged[b] = res <= tol * scale
         result.residual[b] = res

@@ -3,6 +3,9 @@
 **residual** (rate-independent CRNs). The equilibrium reached *from the current state* is
 computed exactly (:class:`~deepcrn.exact.fire.FiringPlan`), so the largest amount any output
 can still move is known: an example has converged when that residual is at most its tolerance.
+On an exact trajectory that equilibrium never changes; an engine whose steps are not exact
+firings (SciPy's) also measures how far it has drifted from the equilibrium of the initial
+state, so integration error cannot pass for convergence.
 This copes with the slow tail of a ReLU node whose input is near 0 (``M + I- -> Y-`` with equal
 amounts ``a`` decays like ``a / (1 + a k t)``, so a tolerance ``tol`` takes time ~
 ``1 / (k tol)``).
@@ -55,9 +58,16 @@ class Residual:
         """Each example's scale ``(batch,)``: max(1, its largest exact output value)."""
         return np.maximum(1.0, np.abs(self.final_outputs(block)).max(axis=0, initial=0.0))
 
-    def measure(self, block: np.ndarray) -> np.ndarray:
-        """How far each example's outputs can still move, ``(batch,)``."""
-        return np.abs(self.final_outputs(block) - self.outputs(block)).max(axis=0, initial=0.0)
+    def measure(self, block: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+        """How far each example's outputs can still move, ``(batch,)``. With ``start`` (the
+        equilibrium outputs ``(n_outputs, batch)`` of the initial state), also how far the
+        equilibrium has drifted from it: zero on an exact trajectory, so an integrator whose
+        error moved the destination is not reported as converged."""
+        final = self.final_outputs(block)
+        moving = np.abs(final - self.outputs(block)).max(axis=0, initial=0.0)
+        if start is None:
+            return moving
+        return np.maximum(moving, np.abs(final - start).max(axis=0, initial=0.0))
 
 
 class Stationarity:
