@@ -102,7 +102,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     net = load_network(args.network)
     lows = None
     if args.shift:
-        lows = net.extra.get("input_lower_bounds")
+        lows = net.input_lower_bounds
         if lows is None:
             raise DeepCRNError(
                 f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"

@@ -32,17 +32,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._limits import MAX_AMOUNT as MAX_AMOUNT
+from ._limits import MAX_COEFFICIENT as MAX_COEFFICIENT
+from ._limits import MIN_SCALE as MIN_SCALE
 from .errors import CRNError
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 Term = tuple[str, int]
-#: Largest stoichiometric coefficient: every integer up to 2**53 is exact in float64.
-MAX_COEFFICIENT = 2**53
-#: Largest concentration, rate constant, offset or scale a CRN may declare: sums of products of
-#: such amounts with coefficients stay far inside float64's range (about 1e308).
-MAX_AMOUNT = 1e100
-#: Smallest output scale (the reciprocal of MAX_AMOUNT), so decoded outputs stay finite.
-MIN_SCALE = 1.0 / MAX_AMOUNT
 
 _VALID_NAMES: set[str] = set()
 
