@@ -218,7 +218,17 @@ def test_onnx_batchnorm_folds_only_when_it_stays_in_the_weight_set(tmp_path: Pat
     x = np.array([[1.0, 2.0], [-1.0, 0.5]])
     h = np.maximum(((x @ (np.array([[1, -1, 0], [0, 1, 1]]) * 0.5) + [0.1, -0.2, 0.3]) - [0.5, 0, -0.5]) * 2.0, 0)
     np.testing.assert_allclose(net.forward(x), h @ np.array([[1], [0], [-1]]), atol=1e-6)
-    _onnx_with_batchnorm(tmp_path / "bad.onnx", np.array([1.0, 3.0, 1.7]))
+    # Per-neuron factors 1, 3, 1.7 leave integers times one scale: 0.5 * (1, 3, 1.7) = (10, 30, 17) / 20.
+    _onnx_with_batchnorm(tmp_path / "int.onnx", np.array([1.0, 3.0, 1.7]))
+    net = load_onnx(tmp_path / "int.onnx")
+    assert net.weight_kind == "integer" and net.layers[0].scale == pytest.approx(20.0)
+    assert sorted(set(np.abs(net.layers[0].weights).ravel().tolist())) == [0.0, 10.0, 17.0, 30.0]
+    h = np.maximum(
+        ((x @ (np.array([[1, -1, 0], [0, 1, 1]]) * 0.5) + [0.1, -0.2, 0.3]) - [0.5, 0, -0.5]) * [1, 3, 1.7], 0
+    )
+    np.testing.assert_allclose(net.forward(x), h @ np.array([[1], [0], [-1]]), rtol=1e-6)
+    # Irrational factors leave no common scale with integers of at most 1000.
+    _onnx_with_batchnorm(tmp_path / "bad.onnx", np.sqrt([2.0, 3.0, 5.0]))
     assert main(["import-onnx", str(tmp_path / "bad.onnx"), "-o", str(tmp_path / "n.json")]) == 2
     err = capsys.readouterr().err
     assert "node 'dense'" in err and "not integers times one positive per-layer scale" in err

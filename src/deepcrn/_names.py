@@ -15,19 +15,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-#: Words SBML Level 3 math (libsbml's L3 formula parser) and Antimony read as something other
-#: than a plain name: constants, the time symbol, operators and function names, keywords.
+#: Words a model language reads as something other than a plain name, found by trying each one as a
+#: species name (tests/test_export.py checks them all with libsbml, Antimony and libRoadRunner):
+#: - SBML Level 3 math (libsbml's formula parser, case-sensitive as deepcrn runs it): constants;
+#: - Antimony: its built-in constants and functions (as in libsbml's parser, plus distributions),
+#:   its keywords, its built-in unit names and its default compartment.
 MODEL_RESERVED = frozenset(
     """
-    time t0 avogadro pi exponentiale e true false inf INF infinity nan NaN notanumber
-    abs ceil ceiling floor exp ln log log10 pow power root sqrt factorial
-    sin cos tan sec csc cot sinh cosh tanh sech csch coth arcsin arccos arctan arcsec arccsc arccot
-    arcsinh arccosh arctanh arcsech arccsch arccoth asin acos atan asinh acosh atanh
-    and or not xor eq neq gt lt geq leq plus times minus divide implies max min quotient rem
-    piecewise delay rateOf
-    after assignment at compartment const DNA delete end event ext formula function gene has import
-    in is model module operator priority rate reaction species substanceOnly unit var fromBoundary
-    toBoundary persistent trigger
+    avogadro exponentiale false inf infinity nan notanumber pi time true
+    True TRUE False FALSE INF NaN NAN
+    abs acos arccos acosh arccosh acot arccot acoth arccoth acsc arccsc acsch arccsch asec arcsec asech
+    arcsech asin arcsin arcsinh atan arctan atanh arctanh ceil ceiling cos cosh cot coth csc csch delay
+    exp factorial floor log ln log10 piecewise power pow sqr sqrt rateOf root sec sech sin sinh tan tanh
+    and not or xor eq equals geq gt leq lt neq divide minus plus times quotient max min rem implies
+    normal truncatedNormal uniform exponential truncatedExponential gamma truncatedGamma poisson
+    truncatedPoisson bernoulli binomial cauchy chisquare laplace lognormal rayleigh
+    model module end species formula reaction DNA gene operator compartment has in is var const ext
+    substanceOnly import event at after function unit delete constraint maximize minimize
+    area extent length substance volume time_unit default_compartment
     """.split()
 )
 

@@ -82,9 +82,11 @@ def _terms(terms: Iterable[Term], side: str) -> tuple[Term, ...]:
         check_name(name, "species")
         merged[name] = merged.get(name, 0) + _coefficient(coef, name, side)
         if merged[name] > MAX_COEFFICIENT:
+            value = merged[name]
+            shown = str(value) if value.bit_length() < 200 else f"about 10**{int(value.bit_length() * math.log10(2))}"
             raise CRNError(
-                f"{side} coefficient of {name} has {len(str(merged[name]))} digits; coefficients above "
-                f"2**53 = {MAX_COEFFICIENT} cannot be held exactly"
+                f"{side} coefficient of {name} is {shown}; coefficients above 2**53 = {MAX_COEFFICIENT} cannot be "
+                "held exactly"
             )
     return tuple(merged.items())
 

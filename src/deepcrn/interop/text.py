@@ -23,7 +23,7 @@ import re
 
 from .._io import atomic_write_text, read_text
 from ..analysis import stats as crn_stats
-from ..crn import CRN, NAME_RE, InputSpec, OutputSpec, Reaction, Term
+from ..crn import CRN, MAX_COEFFICIENT, NAME_RE, InputSpec, OutputSpec, Reaction, Term, check_amount
 from ..errors import CRNError, ParseError
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|nan)"
@@ -91,7 +91,13 @@ def _side(text: str, where: str) -> list[Term]:
         m = _TERM.match(part.strip())
         if not m:
             raise ParseError(f"{where}: expected '[coefficient] species', got {part.strip()!r}")
-        terms.append((m["name"], int(m["coef"] or 1)))
+        digits = (m["coef"] or "1").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_COEFFICIENT)):  # before int(): Python refuses 4300+ digits
+            raise ParseError(
+                f"{where}: the coefficient of {m['name']} has {len(digits)} digits; coefficients above "
+                f"2**53 = {MAX_COEFFICIENT} cannot be held exactly"
+            )
+        terms.append((m["name"], int(digits)))
     return terms
 
 
@@ -133,6 +139,7 @@ def parse_crn(text: str, source: str = "<text>") -> CRN:
                 if name in init:
                     raise ParseError(f"{where}: initial concentration of {name} is given twice")
                 value = _number(m["value"], f"the initial concentration of {name}", where)
+                check_amount(value, f"the initial concentration of {name}")
                 mention(name)
                 init[name] = value
             elif keyword == "input":
