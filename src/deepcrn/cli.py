@@ -16,6 +16,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 from importlib import resources
 from pathlib import Path
 
@@ -37,6 +38,18 @@ INPUTS_HELP = (
     "CSV, one row per example: a header naming every input matches columns by name (any order); "
     "any other header, or none, matches them by position"
 )
+
+
+class UsageError(DeepCRNError):
+    """A command line argparse refuses (unknown option, bad value, missing argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse reporting a usage error as one line, like every other error, instead of the usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.partition(" ")[2]
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
 
 
 # --------------------------------------------------------------------------- argument types
@@ -327,6 +340,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     crn = load_any_crn(args.crn)
     x = _inputs(args.inputs, crn.input_names)
+    try:
+        import distributed  # noqa: F401  (configures its loggers on import: quiet them after)
+    except ImportError:
+        pass  # sweep() says how to install it
+    _quiet_libraries(args.verbose)
     start = time.perf_counter()
     res = sweep(
         crn,
@@ -387,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .kinetics import ENGINES as KINETICS_ENGINES
     from .kinetics import RATE_MODES, SOLVERS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deepcrn", description="Compile ReLU networks into rate-independent chemical reaction networks."
     )
     parser.add_argument("--version", action="version", version=f"deepcrn {__version__}")
@@ -503,16 +521,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NOISY = ("distributed", "dask", "tornado", "asyncio", "bokeh")
+
+
+def _quiet_libraries(verbose: int) -> None:
+    """Only errors from Dask and its stack, unless -vv. Dask sets its loggers' levels when it is
+    first imported, so this runs again once a command has imported it."""
+    if verbose < 2:
+        for noisy in _NOISY:
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        print(f"deepcrn: error: {err}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="deepcrn: %(levelname)s: %(message)s",
     )
-    if args.verbose < 2:
-        for noisy in ("distributed", "dask", "tornado", "asyncio", "bokeh"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+    _quiet_libraries(args.verbose)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # Numerical warnings would print before the result or the error line; every engine
