@@ -30,6 +30,7 @@ from .errors import DeepCRNError
 from .interop.load import load_any_crn
 from .interop.tables import format_csv, read_csv, write_csv
 from .interop.text import format_crn, save_crn
+from .io_map import input_values
 from .network import load_network
 from .summary import describe, describe_text
 
@@ -202,6 +203,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         x = _inputs(args.inputs, crn.input_names)
         if not 1 <= args.row <= len(x):
             raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
+        try:
+            input_values(crn, x[args.row - 1 : args.row], first=args.row)
+        except DeepCRNError as err:
+            raise DeepCRNError(f"{args.inputs}: {err}") from err
         values = [float(v) for v in x[args.row - 1]]
     start = time.perf_counter()
     export_crn(crn, args.to, args.output, values)
