@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -289,3 +290,68 @@ def test_export_and_import_user_errors(tmp_path: Path, capsys, setup, args: list
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "o.xml").exists() and not (tmp_path / "n.json").exists()
+
+
+# Names no model language reads as anything else; they must be kept as they are.
+LOOKALIKES = ("Time", "PI", "Sin", "e", "E", "t", "t0", "rate", "assignment", "asinh", "x_1", "truncated_Normal")
+
+
+def test_reserved_and_clashing_names_export_to_valid_models(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Every word of MODEL_RESERVED, the generated ids (cell, k_i, r_i, the model name) and names
+    of inputs/outputs that clash with species, as species names: libsbml finds no error,
+    Antimony loads the model, libRoadRunner simulates both to the exact outputs, and deepcrn reads
+    the SBML back with the original names."""
+    from deepcrn._names import MODEL_RESERVED
+    from deepcrn.interop.encoding import model_ids
+
+    clashing = ["k_0", "k_2", "r_0", "deepcrn_crn", "xtruncatedGamma_1", "truncatedPoisson2"]
+    chain = sorted(MODEL_RESERVED - {"pi", "exp"}) + clashing + list(LOOKALIKES)
+    lines = ["input time = pi - cell", "input k_1 = exp + -0.5", "output r_0 = (Y_p - Y_n) / 2"]
+    lines += ["output cell = Z_p - Z_n", "output Sin = W_p - W_n", "pi -> Z_p", "cell -> Z_n", "exp -> W_p [k=3.0]"]
+    lines += [f"init {w} = 1.0\n{w} -> Y_p  [k={1 + i % 3}.0]" for i, w in enumerate(chain)]
+    crn = parse_crn("\n".join(lines))
+    x = [0.75, 1.25]  # time = 0.75 (pi holds it), k_1 = 1.25 (exp holds 1.75)
+    exact = [len(chain) / 2, 0.75, 1.75]  # computed by hand
+    np.testing.assert_allclose(evaluate(crn, np.array([x]))[0], exact, rtol=1e-12)
+    ids = model_ids(crn)
+    assert all(ids.species[w] == w for w in LOOKALIKES)  # only what must be renamed is renamed
+    assert all(ids.species[w] != w for w in MODEL_RESERVED | {"cell", *clashing} - {"k_2"})
+    outputs = [ids.outputs[name] for name in crn.output_names]
+    assert len(set(outputs) | set(ids.species.values()) | set(ids.inputs.values())) == len(crn.species) + 5
+
+    sbml = to_sbml(crn, x)
+    assert errors(libsbml.readSBMLFromString(sbml)) == []
+    np.testing.assert_allclose(simulate_rr(sbml, outputs), exact, rtol=1e-6)
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString(to_antimony(crn, x)) >= 0, antimony.getLastError()
+    converted = antimony.getSBMLString("deepcrn_crn")
+    assert errors(libsbml.readSBMLFromString(converted)) == []
+    np.testing.assert_allclose(simulate_rr(converted, outputs), exact, rtol=1e-6)
+
+    model = tmp_path / "m.xml"
+    model.write_text(sbml)
+    assert from_sbml(sbml) == crn
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_species"] == len(crn.species)
+    csv = tmp_path / "x.csv"
+    csv.write_text("k_1,time\n1.25,0.75\n")  # by name, in another order
+    assert main(["evaluate", str(model), "--inputs", str(csv)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "r_0,cell,Sin" and np.allclose([float(v) for v in out[1].split(",")], exact, rtol=1e-12)
+
+
+def test_text_export_of_sbml_with_keyword_species(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Species named like the text format's keywords read back (reactions are recognised by '->'
+    before any keyword)."""
+    crn = parse_crn(
+        "species species input init output\ninput x = species - input\noutput y = output - init\n"
+        "init init = 0.5\nspecies -> output\ninput -> init"
+    )
+    (tmp_path / "m.xml").write_text(to_sbml(crn))
+    assert main(["export", str(tmp_path / "m.xml"), "--to", "text", "-o", str(tmp_path / "m.txt")]) == 0
+    text = (tmp_path / "m.txt").read_text()
+    assert "species -> output" in text and "init init = 0.5" in text
+    assert parse_crn(text) == crn
+    (tmp_path / "x.csv").write_text("x\n2\n-3\n")
+    assert main(["evaluate", str(tmp_path / "m.txt"), "--inputs", str(tmp_path / "x.csv")]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["1.5", "-3.5"]  # y = x+ - (0.5 + x-)

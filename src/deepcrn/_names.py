@@ -13,10 +13,11 @@ be translated back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 #: Words a model language reads as something other than a plain name, found by trying each one as a
-#: species name (tests/test_export.py checks them all with libsbml, Antimony and libRoadRunner):
+#: species name (tests/test_export.py checks them all with libsbml, Antimony and libRoadRunner;
+#: libsbml compares constants without case by default, so deepcrn parses formulas case-sensitively):
 #: - SBML Level 3 math (libsbml's formula parser, case-sensitive as deepcrn runs it): constants;
 #: - Antimony: its built-in constants and functions (as in libsbml's parser, plus distributions),
 #:   its keywords, its built-in unit names and its default compartment.
@@ -35,6 +36,12 @@ MODEL_RESERVED = frozenset(
     area extent length substance volume time_unit default_compartment
     """.split()
 )
+#: Antimony also fails on any name that merely *contains* one of its truncated distributions (e.g.
+#: ``xtruncatedNormal_1``): such parts are split with an underscore.
+MODEL_RESERVED_PARTS = {
+    part: part.replace("truncated", "truncated_")
+    for part in ("truncatedNormal", "truncatedGamma", "truncatedExponential", "truncatedPoisson")
+}
 
 
 def unique_identifiers(
@@ -44,11 +51,12 @@ def unique_identifiers(
     prefix: str = "s",
     reserved: Iterable[str] = (),
     taken: Iterable[str] = (),
+    parts: Mapping[str, str] | None = None,
 ) -> list[str]:
     """One identifier per name (see the module docstring): characters outside ``allowed`` (a
-    regex character class body) become ``_`` (or ``x`` where ``_`` is not allowed), a name not
-    starting with a letter gets ``prefix``, and a clash with ``reserved``, ``taken`` or an
-    earlier name gets a numeric suffix."""
+    regex character class body) become ``_`` (or ``x`` where ``_`` is not allowed), each key of
+    ``parts`` found in a name is replaced by its value, a name not starting with a letter gets
+    ``prefix``, and a clash with ``reserved``, ``taken`` or an earlier name gets a numeric suffix."""
     blocked = set(reserved) | set(taken)
     bad = re.compile(f"[^{allowed}]")
     filler = "_" if bad.match("_") is None else "x"
@@ -56,6 +64,8 @@ def unique_identifiers(
 
     def clean(name: str) -> str:
         text = bad.sub(filler, name)
+        for part, replacement in (parts or {}).items():
+            text = text.replace(part, replacement)
         return text if text and text[0].isalpha() else prefix + text
 
     # Names that are fine as they are keep themselves (first occurrence), whatever their order.

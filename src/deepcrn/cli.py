@@ -16,9 +16,9 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 

@@ -258,7 +258,7 @@ def from_onnx_model(model: Any, source: str = "<onnx>") -> Network:
     outputs = [o.name for o in graph.output]
     if outputs and outputs != [current]:
         raise NetworkError(f"{source}: the graph's outputs {outputs} are not the end of the chain ({current!r})")
-    layers = []
+    layers: list[Layer] = []
     for i, (w, bias, relu, name) in enumerate(dense):
         where = f"{source}: node {name!r}"
         last = i == len(dense) - 1
