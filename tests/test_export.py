@@ -355,3 +355,25 @@ def test_text_export_of_sbml_with_keyword_species(tmp_path: Path, capsys) -> Non
     (tmp_path / "x.csv").write_text("x\n2\n-3\n")
     assert main(["evaluate", str(tmp_path / "m.txt"), "--inputs", str(tmp_path / "x.csv")]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == ["1.5", "-3.5"]  # y = x+ - (0.5 + x-)
+
+
+def _breaks_a_model(name: str) -> bool:
+    """Whether ``name``, used as is for a species, is read as something else: by libsbml's formula
+    parser (case-sensitive, as deepcrn runs it) or by Antimony (which then fails to load)."""
+    settings = libsbml.L3ParserSettings()
+    settings.setComparisonCaseSensitivity(True)
+    node = libsbml.parseL3FormulaWithSettings(f"k * {name}", settings)
+    if node is None or node.getChild(1).getType() != libsbml.AST_NAME:
+        return True
+    antimony.clearPreviousLoads()
+    model = f"model m()\n  compartment c = 1;\n  species {name} in c, B in c;\n  R: {name} -> B; c * {name};\n  {name} = 1;\nend\n"
+    return bool(antimony.loadAntimonyString(model) < 0)
+
+
+def test_model_reserved_is_exactly_what_breaks_a_model() -> None:
+    from deepcrn._names import MODEL_RESERVED, MODEL_RESERVED_PARTS
+
+    assert [w for w in sorted(MODEL_RESERVED) if not _breaks_a_model(w)] == []
+    assert [w for w in LOOKALIKES if _breaks_a_model(w)] == []
+    for part, replacement in MODEL_RESERVED_PARTS.items():
+        assert _breaks_a_model(f"x{part}_1") and not _breaks_a_model(f"x{replacement}_1")
