@@ -391,8 +391,14 @@ X = "{X}"
 @pytest.mark.parametrize(
     "args, piece",
     [
-        (["evaluate", "{crn}", "--inputs", X, "--seed", "-1"], "evaluate: argument --seed: a seed must be an integer in [0, 2**63), got -1"),
-        (["sweep", "{crn}", "--inputs", X, "--seed", "-1"], "sweep: argument --seed: a seed must be an integer in [0, 2**63), got -1"),
+        (
+            ["evaluate", "{crn}", "--inputs", X, "--seed", "-1"],
+            "evaluate: argument --seed: a seed must be an integer in [0, 2**63), got -1",
+        ),
+        (
+            ["sweep", "{crn}", "--inputs", X, "--seed", "-1"],
+            "sweep: argument --seed: a seed must be an integer in [0, 2**63), got -1",
+        ),
         (["run", "iris", "--seed", "-1"], "run: argument --seed: a seed must be an integer in [0, 2**63), got -1"),
         (["demo", "--seed", "-1"], "demo: argument --seed: a seed must be an integer in [0, 2**63), got -1"),
         (["sweep", "{crn}", "--inputs", X, "--high", "inf"], "argument --high: must be a finite number > 0"),
