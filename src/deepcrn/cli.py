@@ -454,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="given",
         help="ODE rate constants: given (the file's, default 1), unit, random (log-uniform 0.1-10)",
     )
-    p.add_argument("--seed", type=_seed, default=0, help="seed for --rates random (0 or more)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for --rates random (0 <= seed < 2**63)")
     p.add_argument(
         "--tol", type=_positive(1.0), default=1e-3, help="ODE stopping tolerance, relative to each example's outputs"
     )
@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
     p.add_argument("--inputs", required=True, help=INPUTS_HELP)
     p.add_argument("--rate-draws", type=_count(1), default=8, help="number of random rate-constant draws (default 8)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the draws (0 or more)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the draws (0 <= seed < 2**63)")
     p.add_argument("--low", type=_positive(1e100), default=0.1, help="smallest rate constant (default 0.1)")
     p.add_argument("--high", type=_positive(1e100), default=10.0, help="largest rate constant (default 10)")
     p.add_argument("--tol", type=_positive(1.0), default=1e-3, help="stopping tolerance, relative to the outputs")
@@ -507,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/TASK), replaced as a whole when the run succeeds")
     p.add_argument("--image", help="PNG mask for the 'pattern' task")
     p.add_argument("--network", help="use this network file instead of training")
-    p.add_argument("--seed", type=_seed, default=0, help="seed for the split, training and rate draws (0 or more)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the split, training and rate draws (< 2**63)")
     p.add_argument("--epochs", type=_count(1), help="training epochs (default per task)")
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), default="ternary")
