@@ -78,7 +78,7 @@ def test_input_below_its_lower_bound_is_refused() -> None:
     for engine in ("fire", "circuit"):
         with pytest.raises(DataError, match="below its declared lower bound"):
             evaluate(crn, np.array([[0.5, -2.0]]), engine=engine)
-    with pytest.raises(NetworkError, match="lower bounds"):
+    with pytest.raises(NetworkError, match="input_lower_bounds has 1 entries, expected 2"):
         compile_network(net, input_lower_bounds=[0.0])
 
 

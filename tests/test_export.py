@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -218,7 +219,17 @@ def test_onnx_batchnorm_folds_only_when_it_stays_in_the_weight_set(tmp_path: Pat
     x = np.array([[1.0, 2.0], [-1.0, 0.5]])
     h = np.maximum(((x @ (np.array([[1, -1, 0], [0, 1, 1]]) * 0.5) + [0.1, -0.2, 0.3]) - [0.5, 0, -0.5]) * 2.0, 0)
     np.testing.assert_allclose(net.forward(x), h @ np.array([[1], [0], [-1]]), atol=1e-6)
-    _onnx_with_batchnorm(tmp_path / "bad.onnx", np.array([1.0, 3.0, 1.7]))
+    # Per-neuron factors 1, 3, 1.7 leave integers times one scale: 0.5 * (1, 3, 1.7) = (10, 30, 17) / 20.
+    _onnx_with_batchnorm(tmp_path / "int.onnx", np.array([1.0, 3.0, 1.7]))
+    net = load_onnx(tmp_path / "int.onnx")
+    assert net.weight_kind == "integer" and net.layers[0].scale == pytest.approx(20.0)
+    assert sorted(set(np.abs(net.layers[0].weights).ravel().tolist())) == [0.0, 10.0, 17.0, 30.0]
+    h = np.maximum(
+        ((x @ (np.array([[1, -1, 0], [0, 1, 1]]) * 0.5) + [0.1, -0.2, 0.3]) - [0.5, 0, -0.5]) * [1, 3, 1.7], 0
+    )
+    np.testing.assert_allclose(net.forward(x), h @ np.array([[1], [0], [-1]]), rtol=1e-6)
+    # Irrational factors leave no common scale with integers of at most 1000.
+    _onnx_with_batchnorm(tmp_path / "bad.onnx", np.sqrt([2.0, 3.0, 5.0]))
     assert main(["import-onnx", str(tmp_path / "bad.onnx"), "-o", str(tmp_path / "n.json")]) == 2
     err = capsys.readouterr().err
     assert "node 'dense'" in err and "not integers times one positive per-layer scale" in err
@@ -279,3 +290,90 @@ def test_export_and_import_user_errors(tmp_path: Path, capsys, setup, args: list
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "o.xml").exists() and not (tmp_path / "n.json").exists()
+
+
+# Names no model language reads as anything else; they must be kept as they are.
+LOOKALIKES = ("Time", "PI", "Sin", "e", "E", "t", "t0", "rate", "assignment", "asinh", "x_1", "truncated_Normal")
+
+
+def test_reserved_and_clashing_names_export_to_valid_models(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Every word of MODEL_RESERVED, the generated ids (cell, k_i, r_i, the model name) and names
+    of inputs/outputs that clash with species, as species names: libsbml finds no error,
+    Antimony loads the model, libRoadRunner simulates both to the exact outputs, and deepcrn reads
+    the SBML back with the original names."""
+    from deepcrn._names import MODEL_RESERVED
+    from deepcrn.interop.encoding import model_ids
+
+    clashing = ["k_0", "k_2", "r_0", "deepcrn_crn", "xtruncatedGamma_1", "truncatedPoisson2"]
+    chain = sorted(MODEL_RESERVED - {"pi", "exp"}) + clashing + list(LOOKALIKES)
+    lines = ["input time = pi - cell", "input k_1 = exp + -0.5", "output r_0 = (Y_p - Y_n) / 2"]
+    lines += ["output cell = Z_p - Z_n", "output Sin = W_p - W_n", "pi -> Z_p", "cell -> Z_n", "exp -> W_p [k=3.0]"]
+    lines += [f"init {w} = 1.0\n{w} -> Y_p  [k={1 + i % 3}.0]" for i, w in enumerate(chain)]
+    crn = parse_crn("\n".join(lines))
+    x = [0.75, 1.25]  # time = 0.75 (pi holds it), k_1 = 1.25 (exp holds 1.75)
+    exact = [len(chain) / 2, 0.75, 1.75]  # computed by hand
+    np.testing.assert_allclose(evaluate(crn, np.array([x]))[0], exact, rtol=1e-12)
+    ids = model_ids(crn)
+    assert all(ids.species[w] == w for w in LOOKALIKES)  # only what must be renamed is renamed
+    assert all(ids.species[w] != w for w in MODEL_RESERVED | {"cell", *clashing} - {"k_2"})
+    outputs = [ids.outputs[name] for name in crn.output_names]
+    assert len(set(outputs) | set(ids.species.values()) | set(ids.inputs.values())) == len(crn.species) + 5
+
+    sbml = to_sbml(crn, x)
+    assert errors(libsbml.readSBMLFromString(sbml)) == []
+    np.testing.assert_allclose(simulate_rr(sbml, outputs), exact, rtol=1e-6)
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString(to_antimony(crn, x)) >= 0, antimony.getLastError()
+    converted = antimony.getSBMLString("deepcrn_crn")
+    assert errors(libsbml.readSBMLFromString(converted)) == []
+    np.testing.assert_allclose(simulate_rr(converted, outputs), exact, rtol=1e-6)
+
+    model = tmp_path / "m.xml"
+    model.write_text(sbml)
+    assert from_sbml(sbml) == crn
+    assert main(["info", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_species"] == len(crn.species)
+    csv = tmp_path / "x.csv"
+    csv.write_text("k_1,time\n1.25,0.75\n")  # by name, in another order
+    assert main(["evaluate", str(model), "--inputs", str(csv)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "r_0,cell,Sin" and np.allclose([float(v) for v in out[1].split(",")], exact, rtol=1e-12)
+
+
+def test_text_export_of_sbml_with_keyword_species(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Species named like the text format's keywords read back (reactions are recognised by '->'
+    before any keyword)."""
+    crn = parse_crn(
+        "species species input init output\ninput x = species - input\noutput y = output - init\n"
+        "init init = 0.5\nspecies -> output\ninput -> init"
+    )
+    (tmp_path / "m.xml").write_text(to_sbml(crn))
+    assert main(["export", str(tmp_path / "m.xml"), "--to", "text", "-o", str(tmp_path / "m.txt")]) == 0
+    text = (tmp_path / "m.txt").read_text()
+    assert "species -> output" in text and "init init = 0.5" in text
+    assert parse_crn(text) == crn
+    (tmp_path / "x.csv").write_text("x\n2\n-3\n")
+    assert main(["evaluate", str(tmp_path / "m.txt"), "--inputs", str(tmp_path / "x.csv")]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["1.5", "-3.5"]  # y = x+ - (0.5 + x-)
+
+
+def _breaks_a_model(name: str) -> bool:
+    """Whether ``name``, used as is for a species, is read as something else: by libsbml's formula
+    parser (case-sensitive, as deepcrn runs it) or by Antimony (which then fails to load)."""
+    settings = libsbml.L3ParserSettings()
+    settings.setComparisonCaseSensitivity(True)
+    node = libsbml.parseL3FormulaWithSettings(f"k * {name}", settings)
+    if node is None or node.getChild(1).getType() != libsbml.AST_NAME:
+        return True
+    antimony.clearPreviousLoads()
+    model = f"model m()\n  compartment c = 1;\n  species {name} in c, B in c;\n  R: {name} -> B; c * {name};\n  {name} = 1;\nend\n"
+    return bool(antimony.loadAntimonyString(model) < 0)
+
+
+def test_model_reserved_is_exactly_what_breaks_a_model() -> None:
+    from deepcrn._names import MODEL_RESERVED, MODEL_RESERVED_PARTS
+
+    assert [w for w in sorted(MODEL_RESERVED) if not _breaks_a_model(w)] == []
+    assert [w for w in LOOKALIKES if _breaks_a_model(w)] == []
+    for part, replacement in MODEL_RESERVED_PARTS.items():
+        assert _breaks_a_model(f"x{part}_1") and not _breaks_a_model(f"x{replacement}_1")

@@ -55,7 +55,7 @@ def read_text(path: str | os.PathLike[str], what: str, error: type[Exception] | 
     exc = error or ParseError
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8-sig")  # a byte-order mark (some editors write one) is not text
     except OSError as err:
         raise exc(f"cannot read {what} {p}: {err.strerror or err}") from err
     except UnicodeDecodeError as err:

@@ -13,23 +13,35 @@ be translated back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-#: Words SBML Level 3 math (libsbml's L3 formula parser) and Antimony read as something other
-#: than a plain name: constants, the time symbol, operators and function names, keywords.
+#: Words a model language reads as something other than a plain name, found by trying each one as a
+#: species name (tests/test_export.py checks them all with libsbml, Antimony and libRoadRunner;
+#: libsbml compares constants without case by default, so deepcrn parses formulas case-sensitively):
+#: - SBML Level 3 math (libsbml's formula parser, case-sensitive as deepcrn runs it): constants;
+#: - Antimony: its built-in constants and functions (as in libsbml's parser, plus distributions),
+#:   its keywords, its built-in unit names and its default compartment.
 MODEL_RESERVED = frozenset(
     """
-    time t0 avogadro pi exponentiale e true false inf INF infinity nan NaN notanumber
-    abs ceil ceiling floor exp ln log log10 pow power root sqrt factorial
-    sin cos tan sec csc cot sinh cosh tanh sech csch coth arcsin arccos arctan arcsec arccsc arccot
-    arcsinh arccosh arctanh arcsech arccsch arccoth asin acos atan asinh acosh atanh
-    and or not xor eq neq gt lt geq leq plus times minus divide implies max min quotient rem
-    piecewise delay rateOf
-    after assignment at compartment const DNA delete end event ext formula function gene has import
-    in is model module operator priority rate reaction species substanceOnly unit var fromBoundary
-    toBoundary persistent trigger
+    avogadro exponentiale false inf infinity nan notanumber pi time true
+    True TRUE False FALSE INF NaN NAN
+    abs acos arccos acosh arccosh acot arccot acoth arccoth acsc arccsc acsch arccsch asec arcsec asech
+    arcsech asin arcsin arcsinh atan arctan atanh arctanh ceil ceiling cos cosh cot coth csc csch delay
+    exp factorial floor log ln log10 piecewise power pow sqr sqrt rateOf root sec sech sin sinh tan tanh
+    and not or xor eq equals geq gt leq lt neq divide minus plus times quotient max min rem implies
+    normal truncatedNormal uniform exponential truncatedExponential gamma truncatedGamma poisson
+    truncatedPoisson bernoulli binomial cauchy chisquare laplace lognormal rayleigh
+    model module end species formula reaction DNA gene operator compartment has in is var const ext
+    substanceOnly import event at after function unit delete constraint maximize minimize
+    area extent length substance volume time_unit default_compartment
     """.split()
 )
+#: Antimony also fails on any name that merely *contains* one of its truncated distributions (e.g.
+#: ``xtruncatedNormal_1``): such parts are split with an underscore.
+MODEL_RESERVED_PARTS = {
+    part: part.replace("truncated", "truncated_")
+    for part in ("truncatedNormal", "truncatedGamma", "truncatedExponential", "truncatedPoisson")
+}
 
 
 def unique_identifiers(
@@ -39,11 +51,12 @@ def unique_identifiers(
     prefix: str = "s",
     reserved: Iterable[str] = (),
     taken: Iterable[str] = (),
+    parts: Mapping[str, str] | None = None,
 ) -> list[str]:
     """One identifier per name (see the module docstring): characters outside ``allowed`` (a
-    regex character class body) become ``_`` (or ``x`` where ``_`` is not allowed), a name not
-    starting with a letter gets ``prefix``, and a clash with ``reserved``, ``taken`` or an
-    earlier name gets a numeric suffix."""
+    regex character class body) become ``_`` (or ``x`` where ``_`` is not allowed), each key of
+    ``parts`` found in a name is replaced by its value, a name not starting with a letter gets
+    ``prefix``, and a clash with ``reserved``, ``taken`` or an earlier name gets a numeric suffix."""
     blocked = set(reserved) | set(taken)
     bad = re.compile(f"[^{allowed}]")
     filler = "_" if bad.match("_") is None else "x"
@@ -51,6 +64,8 @@ def unique_identifiers(
 
     def clean(name: str) -> str:
         text = bad.sub(filler, name)
+        for part, replacement in (parts or {}).items():
+            text = text.replace(part, replacement)
         return text if text and text[0].isalpha() else prefix + text
 
     # Names that are fine as they are keep themselves (first occurrence), whatever their order.

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from .errors import DeepCRNError
 from .interop.load import load_any_crn
 from .interop.tables import format_csv, read_csv, write_csv
 from .interop.text import format_crn, save_crn
+from .io_map import input_values
 from .network import load_network
 from .summary import describe, describe_text
 
@@ -37,6 +39,18 @@ INPUTS_HELP = (
     "CSV, one row per example: a header naming every input matches columns by name (any order); "
     "any other header, or none, matches them by position"
 )
+
+
+class UsageError(DeepCRNError):
+    """A command line argparse refuses (unknown option, bad value, missing argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse reporting a usage error as one line, like every other error, instead of the usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.partition(" ")[2]
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
 
 
 # --------------------------------------------------------------------------- argument types
@@ -69,7 +83,16 @@ def _positive(upper: float = math.inf) -> Callable[[str], float]:
     return parse
 
 
-SEED = _count(0)
+def _seed(text: str) -> int:
+    """A seed NumPy and PyTorch accept: an integer in [0, 2**63) (:func:`check_seed`)."""
+    from .kinetics.rates import check_seed
+
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    except DeepCRNError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -102,7 +125,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     net = load_network(args.network)
     lows = None
     if args.shift:
-        lows = net.extra.get("input_lower_bounds")
+        lows = net.input_lower_bounds
         if lows is None:
             raise DeepCRNError(
                 f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"
@@ -189,6 +212,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         x = _inputs(args.inputs, crn.input_names)
         if not 1 <= args.row <= len(x):
             raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
+        try:
+            input_values(crn, x[args.row - 1 : args.row], first=args.row)
+        except DeepCRNError as err:
+            raise DeepCRNError(f"{args.inputs}: {err}") from err
         values = [float(v) for v in x[args.row - 1]]
     start = time.perf_counter()
     export_crn(crn, args.to, args.output, values)
@@ -327,6 +354,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     crn = load_any_crn(args.crn)
     x = _inputs(args.inputs, crn.input_names)
+    try:
+        import distributed  # noqa: F401  (configures its loggers on import: quiet them after)
+    except ImportError:
+        pass  # sweep() says how to install it
+    _quiet_libraries(args.verbose)
     start = time.perf_counter()
     res = sweep(
         crn,
@@ -387,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .kinetics import ENGINES as KINETICS_ENGINES
     from .kinetics import RATE_MODES, SOLVERS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deepcrn", description="Compile ReLU networks into rate-independent chemical reaction networks."
     )
     parser.add_argument("--version", action="version", version=f"deepcrn {__version__}")
@@ -422,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="given",
         help="ODE rate constants: given (the file's, default 1), unit, random (log-uniform 0.1-10)",
     )
-    p.add_argument("--seed", type=SEED, default=0, help="seed for --rates random (0 or more)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for --rates random (0 <= seed < 2**63)")
     p.add_argument(
         "--tol", type=_positive(1.0), default=1e-3, help="ODE stopping tolerance, relative to each example's outputs"
     )
@@ -461,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
     p.add_argument("--inputs", required=True, help=INPUTS_HELP)
     p.add_argument("--rate-draws", type=_count(1), default=8, help="number of random rate-constant draws (default 8)")
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the draws (0 or more)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the draws (0 <= seed < 2**63)")
     p.add_argument("--low", type=_positive(1e100), default=0.1, help="smallest rate constant (default 0.1)")
     p.add_argument("--high", type=_positive(1e100), default=10.0, help="largest rate constant (default 10)")
     p.add_argument("--tol", type=_positive(1.0), default=1e-3, help="stopping tolerance, relative to the outputs")
@@ -475,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/TASK), replaced as a whole when the run succeeds")
     p.add_argument("--image", help="PNG mask for the 'pattern' task")
     p.add_argument("--network", help="use this network file instead of training")
-    p.add_argument("--seed", type=SEED, default=0, help="seed for the split, training and rate draws (0 or more)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the split, training and rate draws (< 2**63)")
     p.add_argument("--epochs", type=_count(1), help="training epochs (default per task)")
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), default="ternary")
@@ -498,21 +530,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="compile the shipped example network and compare CRN and network")
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.set_defaults(func=cmd_demo)
     return parser
 
 
+_NOISY = ("distributed", "dask", "tornado", "asyncio", "bokeh")
+
+
+def _quiet_libraries(verbose: int) -> None:
+    """Only errors from Dask and its stack, unless -vv. Dask sets its loggers' levels when it is
+    first imported, so this runs again once a command has imported it."""
+    if verbose < 2:
+        for noisy in _NOISY:
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        print(f"deepcrn: error: {err}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="deepcrn: %(levelname)s: %(message)s",
     )
-    if args.verbose < 2:
-        for noisy in ("distributed", "dask", "tornado", "asyncio", "bokeh"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+    _quiet_libraries(args.verbose)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # Numerical warnings would print before the result or the error line; every engine

@@ -31,8 +31,8 @@ import scipy.sparse as sp
 from ._names import unique_identifiers
 from .analysis import check_rate_independent
 from .crn import CRN, InputSpec, OutputSpec, Reaction
-from .errors import CRNError, NetworkError
-from .network import Network
+from .errors import CRNError
+from .network import Network, check_lower_bounds
 
 Form = Literal["reduced", "full"]
 FORMS: tuple[Form, ...] = ("reduced", "full")
@@ -56,11 +56,7 @@ def compile_network(
     in_names = unique_identifiers(net.input_names, prefix="x")
     out_names = unique_identifiers(net.output_names, prefix="y")
 
-    lows = None
-    if input_lower_bounds is not None:
-        lows = np.asarray(input_lower_bounds, dtype=np.float64)
-        if lows.shape != (net.n_inputs,) or not np.all(np.isfinite(lows)):
-            raise NetworkError(f"input lower bounds must be {net.n_inputs} finite numbers, got shape {lows.shape}")
+    lows = None if input_lower_bounds is None else check_lower_bounds(input_lower_bounds, net.n_inputs)
 
     # Upstream rails: list of (species, sign) feeding the next layer.
     upstream: list[tuple[str, int]] = []

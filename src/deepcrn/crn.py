@@ -32,17 +32,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._limits import MAX_AMOUNT as MAX_AMOUNT
+from ._limits import MAX_COEFFICIENT as MAX_COEFFICIENT
+from ._limits import MIN_SCALE as MIN_SCALE
 from .errors import CRNError
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 Term = tuple[str, int]
-#: Largest stoichiometric coefficient: every integer up to 2**53 is exact in float64.
-MAX_COEFFICIENT = 2**53
-#: Largest concentration, rate constant, offset or scale a CRN may declare: sums of products of
-#: such amounts with coefficients stay far inside float64's range (about 1e308).
-MAX_AMOUNT = 1e100
-#: Smallest output scale (the reciprocal of MAX_AMOUNT), so decoded outputs stay finite.
-MIN_SCALE = 1.0 / MAX_AMOUNT
 
 _VALID_NAMES: set[str] = set()
 
@@ -86,9 +82,11 @@ def _terms(terms: Iterable[Term], side: str) -> tuple[Term, ...]:
         check_name(name, "species")
         merged[name] = merged.get(name, 0) + _coefficient(coef, name, side)
         if merged[name] > MAX_COEFFICIENT:
+            value = merged[name]
+            shown = str(value) if value.bit_length() < 200 else f"about 10**{int(value.bit_length() * math.log10(2))}"
             raise CRNError(
-                f"{side} coefficient of {name} has {len(str(merged[name]))} digits; coefficients above "
-                f"2**53 = {MAX_COEFFICIENT} cannot be held exactly"
+                f"{side} coefficient of {name} is {shown}; coefficients above 2**53 = {MAX_COEFFICIENT} cannot be "
+                "held exactly"
             )
     return tuple(merged.items())
 

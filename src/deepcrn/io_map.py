@@ -45,10 +45,11 @@ def _batch(x: np.ndarray, n_inputs: int) -> np.ndarray:
     return arr
 
 
-def input_values(crn: CRN, x: np.ndarray) -> np.ndarray:
+def input_values(crn: CRN, x: np.ndarray, first: int = 1) -> np.ndarray:
     """Each input's value relative to its offset, ``x - offset``, shape ``(batch, n_inputs)``,
     after checking shape, finiteness, range (``|x| <= 1e100``) and lower bounds; shifted
-    single-rail inputs are clipped at 0 where they dip below by rounding only."""
+    single-rail inputs are clipped at 0 where they dip below by rounding only. Messages number
+    the examples from ``first``."""
     arr = _batch(x, len(crn.inputs))
     bad = ~np.isfinite(arr) | (np.abs(arr) > MAX_AMOUNT)
     if bad.any():
@@ -56,7 +57,7 @@ def input_values(crn: CRN, x: np.ndarray) -> np.ndarray:
         value = float(arr[row, col])
         what = "NaN or infinite" if not np.isfinite(value) else f"{value:g}, larger than {MAX_AMOUNT:g} in size"
         raise DataError(
-            f"input {crn.inputs[col].name} of example {row + 1} is {what}; inputs must be finite numbers of size "
+            f"input {crn.inputs[col].name} of example {row + first} is {what}; inputs must be finite numbers of size "
             f"at most {MAX_AMOUNT:g}"
         )
     offsets = np.array([spec.offset for spec in crn.inputs])
@@ -71,7 +72,7 @@ def input_values(crn: CRN, x: np.ndarray) -> np.ndarray:
             if below.any():
                 row = int(np.argmax(below))
                 raise DataError(
-                    f"input {spec.name} = {arr[row, col]:g} (example {row + 1}) is below its declared "
+                    f"input {spec.name} = {arr[row, col]:g} (example {row + first}) is below its declared "
                     f"lower bound {spec.offset:g}; a shifted single-rail input cannot be negative"
                 )
             np.maximum(values[:, col], 0.0, out=values[:, col])

@@ -21,7 +21,13 @@ File format (DESIGN section 8)::
                  "scale": 1}, ...]}
 
 ``weight_kind`` and ``scale`` are optional (the kind is inferred, the scale defaults to 1); any
-other key, at the top or in a layer, is kept and written back.
+other key, at the top or in a layer, is kept and written back. ``input_lower_bounds`` (optional,
+one number per input) are the inputs' known lower bounds, used by the input shift.
+
+Numeric range (so that the CRN holds every number exactly or finitely): integer weights of size at
+most ``2**53``; biases of size at most ``1e100``; for every layer ``l``, the product of the scales
+``D_l = d_1 * ... * d_l`` within ``[1e-100, 1e100]`` and ``|bias_l| * D_l <= 1e100`` (the compiled
+CRN's initial concentrations and output scales).
 """
 
 from __future__ import annotations
@@ -37,11 +43,13 @@ from typing import Any, Literal, cast
 import numpy as np
 
 from ._io import atomic_write_text, read_text
+from ._limits import MAX_AMOUNT, MAX_COEFFICIENT, MIN_SCALE
 from .errors import NetworkError, ParseError
 
 WeightKind = Literal["binary", "ternary", "integer"]
 Activation = Literal["relu", "linear"]
 WEIGHT_KINDS: tuple[WeightKind, ...] = ("binary", "ternary", "integer")
+_EXACT = "integer weights that large cannot be held exactly (use a per-layer 'scale' instead)"
 ACTIVATIONS: tuple[Activation, ...] = ("relu", "linear")
 FORMAT_NAME = "deepcrn-network"
 FORMAT_VERSION = 1
@@ -66,8 +74,15 @@ class Layer:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        w = np.asarray(self.weights, dtype=np.float64)
-        b = np.asarray(self.bias, dtype=np.float64)
+        raw = np.asarray(self.weights)
+        if raw.dtype.kind in "iu" and raw.size and (raw.max() > MAX_COEFFICIENT or raw.min() < -MAX_COEFFICIENT):
+            big = int(raw.max() if raw.max() > MAX_COEFFICIENT else raw.min())
+            raise NetworkError(f"weight {big} is larger than 2**53 = {MAX_COEFFICIENT} in size; {_EXACT}")
+        try:
+            w = np.asarray(raw, dtype=np.float64)
+            b = np.asarray(self.bias, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise NetworkError(f"weights and bias must be arrays of numbers ({err})") from None
         if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
             raise NetworkError(f"weights must be a non-empty 2-D array (n_in, n_out), got shape {w.shape}")
         if b.shape != (w.shape[1],):
@@ -82,11 +97,20 @@ class Layer:
                 f"weight {bad!r} is not an integer; store integers and a per-layer 'scale' d "
                 "(effective weights are weights / d)"
             )
+        if np.abs(w).max() > MAX_COEFFICIENT:
+            raise NetworkError(f"weight {np.abs(w).max():g} is larger than 2**53 = {MAX_COEFFICIENT} in size; {_EXACT}")
+        if b.size and np.abs(b).max() > MAX_AMOUNT:
+            raise NetworkError(f"bias {b[np.argmax(np.abs(b))]:g} is larger than {MAX_AMOUNT:g} in size")
         if self.activation not in ACTIVATIONS:
             raise NetworkError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        scale = float(self.scale)
-        if not (math.isfinite(scale) and scale > 0):
-            raise NetworkError(f"layer scale must be a finite positive number, got {self.scale!r}")
+        try:
+            scale = float(self.scale)
+        except (TypeError, ValueError, OverflowError):
+            scale = math.nan
+        if not (math.isfinite(scale) and MIN_SCALE <= scale <= MAX_AMOUNT):
+            raise NetworkError(
+                f"'scale' must be a finite number in [{MIN_SCALE:g}, {MAX_AMOUNT:g}], got {self.scale!r}"
+            )
         w.setflags(write=False)
         b.setflags(write=False)
         object.__setattr__(self, "weights", w)
@@ -173,6 +197,22 @@ class Network:
             expected = self.n_inputs if key == "input_names" else self.n_outputs
             if names is not None and (not isinstance(names, list) or len(names) != expected):
                 raise NetworkError(f"{key} must be a list of {expected} names")
+        if self.extra.get("input_lower_bounds") is not None:
+            check_lower_bounds(self.extra["input_lower_bounds"], self.n_inputs)
+        product = 1.0
+        for i, layer in enumerate(layers, start=1):
+            product *= layer.scale  # each factor is in [1e-100, 1e100]: no overflow before the check
+            if not MIN_SCALE <= product <= MAX_AMOUNT:
+                raise NetworkError(
+                    f"layer {i}: the layer scales d_1 * ... * d_{i} multiply to {product:g}; keep every such "
+                    f"product within [{MIN_SCALE:g}, {MAX_AMOUNT:g}] (the CRN's output scale)"
+                )
+            biggest = float(np.abs(layer.bias).max()) * product
+            if biggest > MAX_AMOUNT:
+                raise NetworkError(
+                    f"layer {i}: bias {float(np.abs(layer.bias).max()):g} times the product of the scales "
+                    f"{product:g} is {biggest:g}, larger than {MAX_AMOUNT:g} (the CRN's initial concentrations)"
+                )
 
     @property
     def n_inputs(self) -> int:
@@ -196,6 +236,12 @@ class Network:
     def output_names(self) -> list[str]:
         names = self.extra.get("output_names")
         return [str(n) for n in names] if names else [f"y{j}" for j in range(self.n_outputs)]
+
+    @property
+    def input_lower_bounds(self) -> np.ndarray | None:
+        """The inputs' declared lower bounds ``(n_inputs,)`` (the file's ``input_lower_bounds``), if any."""
+        lows = self.extra.get("input_lower_bounds")
+        return None if lows is None else check_lower_bounds(lows, self.n_inputs)
 
     @property
     def output_scale(self) -> float:
@@ -248,6 +294,29 @@ class Network:
     __hash__ = None  # type: ignore[assignment]
 
 
+def check_lower_bounds(values: Any, n_inputs: int) -> np.ndarray:
+    """``values`` as ``(n_inputs,)`` float64 if it is a list of ``n_inputs`` finite numbers of size
+    at most 1e100 (input lower bounds), else a :class:`NetworkError` saying which entry is wrong."""
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise NetworkError(f"input_lower_bounds must be a list of {n_inputs} numbers, got {type(values).__name__}")
+    if len(values) != n_inputs:
+        raise NetworkError(f"input_lower_bounds has {len(values)} entries, expected {n_inputs} (one per input)")
+    out = np.empty(n_inputs)
+    for k, v in enumerate(values):
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        try:
+            out[k] = float(v) if ok else math.nan
+        except OverflowError:
+            out[k] = math.inf
+        if not (math.isfinite(out[k]) and abs(out[k]) <= MAX_AMOUNT):
+            raise NetworkError(
+                f"input_lower_bounds[{k}] is {_show(v)}; expected a finite number of size at most {MAX_AMOUNT:g}"
+            )
+    return out
+
+
 def check_inputs(x: np.ndarray, n_inputs: int) -> np.ndarray:
     """Validate a ``(batch, n_inputs)`` array of finite numbers and return it as float64."""
     arr = np.asarray(x, dtype=np.float64)
@@ -267,6 +336,39 @@ def _number(value: float) -> int | float:
 
 def _int_lists(weights: np.ndarray) -> list[list[int]]:
     return cast(list[list[int]], weights.astype(np.int64).tolist())
+
+
+def _show(value: Any) -> str:
+    """``value`` for a message, without printing a 1000-digit integer."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_numbers(value: Any, what: str, limit: float, exact: bool = False) -> np.ndarray:
+    """Nested lists of JSON numbers as float64, each checked *before* conversion: numbers only
+    (no bools, strings, objects or nulls), finite, of size at most ``limit``; ``exact``: integers
+    must convert without rounding (weights)."""
+    try:
+        arr = np.array(value, dtype=object)
+    except (ValueError, RecursionError):
+        raise NetworkError(f"{what} must be (nested) lists of numbers of equal lengths") from None
+    flat = arr.ravel().tolist()
+    for v in flat:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not ok:
+            raise NetworkError(f"{what} must be (nested) lists of numbers, found {_show(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise NetworkError(f"{what}: {v!r} is NaN or infinite; expected finite numbers")
+        if abs(v) > limit:
+            expected = f"2**53 = {MAX_COEFFICIENT}" if exact else f"{limit:g}"
+            reason = f"; {_EXACT}" if exact else ""
+            raise NetworkError(f"{what}: {_show(v)} is larger than {expected} in size{reason}")
+    try:
+        return np.array(flat, dtype=np.float64).reshape(arr.shape)
+    except (TypeError, ValueError) as err:
+        raise NetworkError(f"{what} must be (nested) lists of numbers ({err})") from None
 
 
 _TOP_KEYS = {"format", "version", "weight_kind", "layers"}
@@ -291,14 +393,13 @@ def from_dict(data: Any) -> Network:
         missing = [k for k in ("weights", "bias", "activation") if k not in raw]
         if missing:
             raise NetworkError(f"layer {i} lacks {', '.join(repr(k) for k in missing)}")
-        try:
-            weights = np.array(raw["weights"], dtype=np.float64)
-            bias = np.array(raw["bias"], dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise NetworkError(f"layer {i}: weights and bias must be (nested) lists of numbers") from err
+        weights = _json_numbers(raw["weights"], f"layer {i}: 'weights'", MAX_COEFFICIENT, exact=True)
+        bias = _json_numbers(raw["bias"], f"layer {i}: 'bias'", MAX_AMOUNT)
         scale = raw.get("scale", 1)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-            raise NetworkError(f"layer {i}: 'scale' must be a number, got {scale!r}")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or abs(scale) > MAX_AMOUNT:
+            raise NetworkError(
+                f"layer {i}: 'scale' must be a finite number in [{MIN_SCALE:g}, {MAX_AMOUNT:g}], got {_show(scale)}"
+            )
         extra = {k: v for k, v in raw.items() if k not in _LAYER_KEYS}
         try:
             layers.append(Layer(weights, bias, raw["activation"], float(scale), extra))
@@ -317,6 +418,10 @@ def load_network(path: str | os.PathLike[str]) -> Network:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ParseError(f"{p}:{err.lineno}: malformed JSON: {err.msg}") from err
+    except ValueError as err:  # Python refuses integers of more than 4300 digits
+        raise ParseError(f"{p}: a number in the file is too long to read ({err.args[0].split(':')[0]})") from err
+    except RecursionError:
+        raise ParseError(f"{p}: JSON nested too deeply; a network file nests lists three levels deep") from None
     try:
         return from_dict(data)
     except NetworkError as err:

@@ -371,13 +371,17 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
             grey = np.asarray(im.convert("L"), dtype=np.float64)
     except FileNotFoundError as err:
         raise DataError(f"cannot read {p}: no such file") from err
+    except Image.DecompressionBombError as err:  # PIL refuses to open images of over ~179 million pixels
+        raise DataError(
+            f"{p}: the image is far too large for a pattern mask ({err.args[0].split(',')[0]}); a mask may have at "
+            f"most {MAX_PIXELS} pixels (each pixel is a training example)"
+        ) from err
     except (
         UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,
         struct.error,
-        Image.DecompressionBombError,
     ) as err:
         raise DataError(f"{p}: not a readable image ({err})") from err
     mask = grey < 128

@@ -27,11 +27,12 @@ from .._io import atomic_dir
 from ..analysis import stats
 from ..compile import compile_network
 from ..crn import CRN
-from ..errors import DataError
+from ..errors import DataError, SimulationError
 from ..exact import engine_name, evaluator, final_state, relu_circuit
 from ..interop.text import save_crn
 from ..io_map import TIE_RTOL, agreement, initial_state
 from ..kinetics import KineticsResult, simulate
+from ..kinetics.rates import check_seed
 from ..network import Network, WeightKind, load_network
 from ..verify import Equivalence, verify_equivalence
 from . import report
@@ -72,8 +73,10 @@ class RunOptions:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.n_ode < 0:
             raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
-        if self.seed < 0:
-            raise DataError(f"--seed must be 0 or more, got {self.seed}")
+        try:
+            check_seed(self.seed)
+        except SimulationError as err:
+            raise DataError(f"--seed: {err}") from None
 
 
 @dataclass(frozen=True)

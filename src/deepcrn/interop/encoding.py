@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._names import MODEL_RESERVED, unique_identifiers
+from .._names import MODEL_RESERVED, MODEL_RESERVED_PARTS, unique_identifiers
 from ..crn import CRN, InputSpec, OutputSpec
 from ..errors import DataError
 from ..io_map import input_values
@@ -40,9 +40,10 @@ def model_ids(crn: CRN) -> ModelIds:
     rates = [f"k_{i}" for i in range(n)]
     reactions = [f"r_{i}" for i in range(n)]
     reserved = MODEL_RESERVED | {COMPARTMENT, MODEL_NAME} | set(rates) | set(reactions)
-    species = unique_identifiers(crn.species, reserved=reserved)
-    inputs = unique_identifiers(crn.input_names, prefix="x", reserved=reserved, taken=species)
-    outputs = unique_identifiers(crn.output_names, prefix="y", reserved=reserved, taken=species + inputs)
+    parts = MODEL_RESERVED_PARTS
+    species = unique_identifiers(crn.species, reserved=reserved, parts=parts)
+    inputs = unique_identifiers(crn.input_names, prefix="x", reserved=reserved, taken=species, parts=parts)
+    outputs = unique_identifiers(crn.output_names, prefix="y", reserved=reserved, taken=species + inputs, parts=parts)
     return ModelIds(
         dict(zip(crn.species, species)),
         dict(zip(crn.input_names, inputs)),

@@ -54,7 +54,12 @@ def _check(code: int, what: str) -> None:
 
 
 def _math(formula: str, what: str) -> Any:
-    node = _libsbml().parseL3Formula(formula)
+    """``formula`` as libsbml math. SBML ids are case-sensitive, so the parser is too: ``Time`` or
+    ``PI`` is a species, not the time symbol or pi (libsbml's default compares names without case)."""
+    libsbml = _libsbml()
+    settings = libsbml.L3ParserSettings()
+    settings.setComparisonCaseSensitivity(True)
+    node = libsbml.parseL3FormulaWithSettings(formula, settings)
     if node is None:
         raise CRNError(f"libsbml could not parse {what}: {formula!r}")
     return node
@@ -211,10 +216,18 @@ def from_sbml(text: str, source: str = "<sbml>") -> CRN:
         k = params.get(f"k_{i}")
         if ann is None:
             rate = k  # a foreign model: the k_<i> parameter if there is one
+            if rate is not None and not (rate > 0 and rate < float("inf")):
+                rate = None  # a foreign k_<i> that is not a positive rate constant
+        elif str(i) in ann["given"]:
+            exact = ann["exact_rates"].get(str(i))
+            rate = exact if k is None else _prefer_exact(k, exact)
+            if rate is None or not (rate > 0 and rate < float("inf")):
+                raise ParseError(
+                    f"{source}: reaction {rx.getId()}: its rate constant (parameter k_{i}) is {k}; the deepcrn "
+                    "annotation says it is given: expected a positive finite number"
+                )
         else:
-            rate = _prefer_exact(k, ann["exact_rates"].get(str(i))) if str(i) in ann["given"] else None
-        if rate is not None and not (rate > 0 and rate < float("inf")):
-            rate = None  # a foreign k_<i> that is not a positive rate constant
+            rate = None
         try:
             reactions.append(Reaction(reactants, products, rate))
             if rx.getReversible():

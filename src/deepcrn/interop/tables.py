@@ -52,7 +52,7 @@ def _parse(text: str, source: str) -> tuple[list[str] | None, np.ndarray]:
     header = [cell.strip() for cell in rows[0]] if has_header else None
     data = rows[1:] if has_header else rows
     width = len(rows[0])
-    names = header or [f"column {k + 1}" for k in range(width)]
+    names = [f"column {name!r}" for name in header] if header else [f"column {k + 1}" for k in range(width)]
     values = np.empty((len(data), width))
     for line, row in enumerate(data, start=2 if has_header else 1):
         if len(row) != width:
@@ -61,9 +61,9 @@ def _parse(text: str, source: str) -> tuple[list[str] | None, np.ndarray]:
             try:
                 v = float(cell)
             except ValueError:
-                raise ParseError(f"{source}:{line}: column {names[col]!r} is not a number: {cell.strip()!r}") from None
+                raise ParseError(f"{source}:{line}: {names[col]} is not a number: {cell.strip()!r}") from None
             if not math.isfinite(v):
-                raise ParseError(f"{source}:{line}: column {names[col]!r} is {cell.strip()}; numbers must be finite")
+                raise ParseError(f"{source}:{line}: {names[col]} is {cell.strip()}; numbers must be finite")
             values[line - (2 if has_header else 1), col] = v
     return header, values
 
@@ -92,6 +92,10 @@ def read_csv_text(
     if values.shape[0] == 0:
         raise ParseError(f"{source}: no examples; expected one row per example after the header")
     expected = len(names) if names is not None else n_columns
+    if names is not None and header is not None:
+        twice = next((name for k, name in enumerate(header) if name in names and name in header[:k]), None)
+        if twice is not None:
+            raise ParseError(f"{source}:1: the header names input {twice!r} twice")
     if names is not None and header is not None and sorted(header) == sorted(names) and len(set(header)) == len(header):
         order = [header.index(name) for name in names]
         return [header[k] for k in order], values[:, order]

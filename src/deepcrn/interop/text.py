@@ -99,20 +99,23 @@ def _side(text: str, where: str) -> tuple[Term, ...]:
         m = _TERM.match(p)
         if not m:
             raise ParseError(f"{where}: expected '[coefficient] species', got {p!r}")
-        coef = int(m["coef"] or 1)
-        if not 1 <= coef <= MAX_COEFFICIENT:
-            shown = m["coef"] if len(m["coef"]) <= 20 else f"a number of {len(m['coef'])} digits"
+        digits = (m["coef"] or "1").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_COEFFICIENT)) or int(digits) > MAX_COEFFICIENT:  # before int(): Python
+            # refuses to read integers of 4300+ digits
+            size = f"has {len(digits)} digits" if len(digits) > 20 else f"is {digits}"
             raise ParseError(
-                f"{where}: the coefficient of {m['name']} is {shown}; coefficients must be whole numbers from 1 "
-                "to 2**53 (larger ones cannot be held exactly)"
+                f"{where}: the coefficient of {m['name']} {size}; coefficients above "
+                f"2**53 = {MAX_COEFFICIENT} cannot be held exactly"
             )
-        terms.append((m["name"], coef))
+        if digits == "0":
+            raise ParseError(f"{where}: the coefficient of {m['name']} is 0; coefficients are whole numbers from 1")
+        terms.append((m["name"], int(digits)))
     if len(terms) > 1 and len({name for name, _ in terms}) < len(terms):
         merged: dict[str, int] = {}
         for name, coef in terms:
             merged[name] = merged.get(name, 0) + coef
         if max(merged.values()) > MAX_COEFFICIENT:
-            raise ParseError(f"{where}: a merged coefficient exceeds 2**53")
+            raise ParseError(f"{where}: a merged coefficient exceeds 2**53 = {MAX_COEFFICIENT}")
         return tuple(merged.items())
     return tuple(terms)
 
@@ -155,6 +158,7 @@ def parse_crn(text: str, source: str = "<text>") -> CRN:
                 if name in init:
                     raise ParseError(f"{where}: initial concentration of {name} is given twice")
                 value = _number(m["value"], f"the initial concentration of {name}", where)
+                check_amount(value, f"the initial concentration of {name}")
                 mention(name)
                 init[name] = value
             elif keyword == "input":
