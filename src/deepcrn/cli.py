@@ -23,7 +23,7 @@ import numpy as np
 
 from . import __version__
 from .analysis import stats
-from .compile import FORMS, compile_network
+from .compile import DSD_FORMS, FORMS, compile_network
 from .crn import CRN
 from .errors import DeepCRNError
 from .interop.load import load_any_crn
@@ -107,9 +107,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             raise DeepCRNError(
                 f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"
             )
+    if args.max_products is not None and args.form not in DSD_FORMS:
+        raise DeepCRNError(f"--max-products applies to --form {' and '.join(DSD_FORMS)}, not {args.form}")
     start = time.perf_counter()
     try:
-        crn = compile_network(net, form=args.form, input_lower_bounds=lows)
+        crn = compile_network(net, form=args.form, input_lower_bounds=lows, max_products=args.max_products or 2)
     except DeepCRNError as err:
         raise DeepCRNError(f"{args.network}: {err}") from err
     elapsed = time.perf_counter() - start
@@ -122,7 +124,22 @@ def cmd_compile(args: argparse.Namespace) -> int:
         )
     else:
         sys.stdout.write(format_crn(crn))
+    if args.form in DSD_FORMS:
+        sizes = {form: stats(compile_network(net, form, lows, args.max_products or 2)) for form in DSD_FORMS}
+        print(dsd_comparison(sizes), file=sys.stderr)
     return 0
+
+
+def dsd_comparison(sizes: dict[str, dict[str, int]]) -> str:
+    """Both DSD forms side by side and which is smaller on each measure (``compile --form dsd``)."""
+    lines = ["  DSD forms        " + "  ".join(f"{form:>11s}" for form in sizes) + "  smaller"]
+    for key in ("n_species", "n_reactions", "total_products", "depth", "max_products"):
+        values = {form: s[key] for form, s in sizes.items()}
+        best = min(values.values())
+        winners = [form for form, v in values.items() if v == best]
+        verdict = "equal" if len(winners) == len(values) else ", ".join(winners)
+        lines.append(f"  {key:16s} " + "  ".join(f"{v:>11d}" for v in values.values()) + f"  {verdict}")
+    return "\n".join(lines)
 
 
 def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
@@ -249,7 +266,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         x = _inputs(str(path), net.input_names)
     print(f"example network {'-'.join(map(str, net.shape))} ({net.weight_kind} weights), {len(x)} inputs")
     nn = net.forward(x)
-    for form in FORMS:
+    for form in ("reduced", "full"):
         crn = compile_network(net, form=form)
         s = stats(crn)
         fired = evaluate(crn, x, engine="fire")
@@ -397,7 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="network JSON -> CRN text")
     p.add_argument("network", help="network file (deepcrn-network JSON)")
     p.add_argument("-o", "--output", help="CRN text file to write (default: stdout)")
-    p.add_argument("--form", choices=FORMS, default="reduced", help="reduced (default) or full construction")
+    p.add_argument(
+        "--form",
+        choices=FORMS,
+        default="reduced",
+        help="reduced (default), full construction, or for DNA strand displacement: dsd (the full form with "
+        "fan-outs split into trees of reactions with at most 2 products) or dsd-reduced (the reduced form split)",
+    )
+    p.add_argument(
+        "--max-products",
+        type=_count(2),
+        help="with --form dsd or dsd-reduced: the most products per reaction (default 2, what 'deepcrn dsd' takes)",
+    )
     p.add_argument(
         "--shift", action="store_true", help="input shift: one species per input, using the file's 'input_lower_bounds'"
     )
