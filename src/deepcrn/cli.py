@@ -125,7 +125,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_crn(crn))
     if args.form in DSD_FORMS:
-        sizes = {form: stats(compile_network(net, form, lows, args.max_products or 2)) for form in DSD_FORMS}
+        sizes: dict[str, dict[str, int]] = {
+            form: stats(compile_network(net, form, lows, args.max_products or 2)) for form in DSD_FORMS
+        }
         print(dsd_comparison(sizes), file=sys.stderr)
     return 0
 

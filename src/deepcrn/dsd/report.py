@@ -8,7 +8,7 @@ Example::
     >>> crn = parse_crn("X -> Y + Z")
     >>> r = design_report(design_crn(crn), crn)
     >>> r["reactions"][0]["reaction"], r["reactions"][0]["strands"], r["total"]["nucleotides"]
-    ('X -> Y + Z', 4, 200)
+    ('X -> Y + Z', 5, 330)
 """
 
 from __future__ import annotations

@@ -198,14 +198,18 @@ def _bisimulation(
     inter: dict[str, list[str]],
     shared_is: set[str] | None = None,
     shared_fs: set[str] | None = None,
-) -> bool:
+) -> str:
+    """``"ok"``, ``"none"`` (no CRN bisimulation) or ``"modularity"`` (some, but none satisfies
+    the modularity condition for the ``shared_*`` species)."""
     from crnverifier.crn_bisimulation import crn_bisimulations, passes_modularity_condition
 
     formals = {s for r in fcrn for side in r for s in side} | {v for vs in inter.values() for v in vs}
+    found = False
     for bisim in crn_bisimulations(fcrn, icrn, interpretation=dict(inter), formals=formals):
+        found = True
         if shared_is is None or passes_modularity_condition(bisim, icrn, shared_is, shared_fs or set()):
-            return True
-    return False
+            return "ok"
+    return "modularity" if found else "none"
 
 
 # --------------------------------------------------------------------------- whole design
@@ -219,7 +223,7 @@ def _verify_whole(design: Design, time_limit: float | None) -> Verification:
     t0 = time.perf_counter()
     try:
         with _time_limit(time_limit):
-            ok = _bisimulation(fcrn, icrn, inter)
+            ok = _bisimulation(fcrn, icrn, inter) == "ok"
         detail = (
             f"CRN bisimulation of {len(fcrn)} formal reactions by {len(icrn)} implementation reactions "
             f"({len(enum.reactions)} enumerated, fuels and waste taken out)"
@@ -332,12 +336,17 @@ def _verify_modular(design: Design) -> Verification:
         fcrn = _formal(design, [i])
         shared_is = {s for s in species if in_modules[s] > 1}
         shared_fs = {s for r in fcrn for side in r for s in side if formal_count[s] > 1}
-        ok = _bisimulation(fcrn, icrn, inter, shared_is, shared_fs)
-        detail = (
-            f"modular CRN bisimulation by {len(icrn)} implementation reactions"
-            if ok
-            else _diagnose(design, icrn, inter, [i])
-        )
+        found = _bisimulation(fcrn, icrn, inter, shared_is, shared_fs)
+        ok = found == "ok"
+        if ok:
+            detail = f"modular CRN bisimulation by {len(icrn)} implementation reactions"
+        elif found == "modularity":
+            detail = (
+                "a CRN bisimulation exists but none satisfies the modularity condition for the species it shares "
+                f"with other modules ({', '.join(sorted(shared_is)) or 'none'})"
+            )
+        else:
+            detail = _diagnose(design, icrn, inter, [i])
         verdicts.append(Verdict(_label(design, i), ok, time.perf_counter() - t0, detail))
     t0 = time.perf_counter()
     problem, n_pairs = _crosstalk(design, runs, cache)
@@ -362,9 +371,10 @@ def _crosstalk(design: Design, runs: list[tuple[Enumeration, dict[Key, str]]], c
         for key in enum.complexes:
             bad = history_complements & {d for d, s in zip(*key) if s == "."}
             if bad:
+                where_ = f"{_label(design, i)}: complex {names[key]} = {enum.complexes[key].kernel}"
                 return (
-                    f"{_label(design, i)}: complex {names[key]} = {enum.complexes[key].kernel} exposes {sorted(bad)[0]}, "
-                    "the complement of a history domain, so history variants may not behave as their signals"
+                    f"{where_} exposes {sorted(bad)[0]}, the complement of a history domain, so history variants "
+                    "may not behave as their signals"
                 ), 0
         for key in enum.resting:
             members.setdefault(key, set()).add(i)
