@@ -24,7 +24,7 @@ import numpy as np
 
 from . import __version__
 from .analysis import stats
-from .compile import FORMS, compile_network
+from .compile import DSD_FORMS, FORMS, compile_network
 from .crn import CRN
 from .errors import DeepCRNError
 from .interop.load import load_any_crn
@@ -130,9 +130,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             raise DeepCRNError(
                 f"{args.network}: --shift needs 'input_lower_bounds' (one per input) in the network file"
             )
+    if args.max_products is not None and args.form not in DSD_FORMS:
+        raise DeepCRNError(f"--max-products applies to --form {' and '.join(DSD_FORMS)}, not {args.form}")
     start = time.perf_counter()
     try:
-        crn = compile_network(net, form=args.form, input_lower_bounds=lows)
+        crn = compile_network(net, form=args.form, input_lower_bounds=lows, max_products=args.max_products or 2)
     except DeepCRNError as err:
         raise DeepCRNError(f"{args.network}: {err}") from err
     elapsed = time.perf_counter() - start
@@ -145,7 +147,24 @@ def cmd_compile(args: argparse.Namespace) -> int:
         )
     else:
         sys.stdout.write(format_crn(crn))
+    if args.form in DSD_FORMS:
+        sizes: dict[str, dict[str, int]] = {
+            form: stats(compile_network(net, form, lows, args.max_products or 2)) for form in DSD_FORMS
+        }
+        print(dsd_comparison(sizes), file=sys.stderr)
     return 0
+
+
+def dsd_comparison(sizes: dict[str, dict[str, int]]) -> str:
+    """Both DSD forms side by side and which is smaller on each measure (``compile --form dsd``)."""
+    lines = ["  DSD forms        " + "  ".join(f"{form:>11s}" for form in sizes) + "  smaller"]
+    for key in ("n_species", "n_reactions", "total_products", "depth", "max_products"):
+        values = {form: s[key] for form, s in sizes.items()}
+        best = min(values.values())
+        winners = [form for form, v in values.items() if v == best]
+        verdict = "equal" if len(winners) == len(values) else ", ".join(winners)
+        lines.append(f"  {key:16s} " + "  ".join(f"{v:>11d}" for v in values.values()) + f"  {verdict}")
+    return "\n".join(lines)
 
 
 def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
@@ -200,28 +219,142 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _row(args: argparse.Namespace, crn: CRN) -> list[float] | None:
+    """The input values of ``--inputs X.csv --row K`` (1-based), or None when neither is given."""
+    if args.inputs is None and args.row is None:
+        return None
+    if args.inputs is None or args.row is None:
+        raise DeepCRNError("--inputs and --row go together: the CSV and the (1-based) row to encode")
+    x = _inputs(args.inputs, crn.input_names)
+    if not 1 <= args.row <= len(x):
+        raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
+    try:
+        input_values(crn, x[args.row - 1 : args.row], first=args.row)
+    except DeepCRNError as err:
+        raise DeepCRNError(f"{args.inputs}: {err}") from err
+    return [float(v) for v in x[args.row - 1]]
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .interop.export import export_crn
 
     _distinct_output(args.output, args.crn, args.inputs)
     crn = load_any_crn(args.crn)
-    values = None
-    if args.inputs is not None or args.row is not None:
-        if args.inputs is None or args.row is None:
-            raise DeepCRNError("--inputs and --row go together: the CSV and the (1-based) row to encode")
-        x = _inputs(args.inputs, crn.input_names)
-        if not 1 <= args.row <= len(x):
-            raise DeepCRNError(f"--row {args.row} is outside {args.inputs}, which has {len(x)} rows (1-based)")
-        try:
-            input_values(crn, x[args.row - 1 : args.row], first=args.row)
-        except DeepCRNError as err:
-            raise DeepCRNError(f"{args.inputs}: {err}") from err
-        values = [float(v) for v in x[args.row - 1]]
+    values = _row(args, crn)
     start = time.perf_counter()
     export_crn(crn, args.to, args.output, values)
     size = Path(args.output).stat().st_size
     print(f"wrote {args.output} ({args.to}, {size / 1e6:.2f} MB, {time.perf_counter() - start:.2f} s)", file=sys.stderr)
     return 0
+
+
+def cmd_dsd(args: argparse.Namespace) -> int:
+    """Exit 0 with a design (verified when asked), 1 when verification fails."""
+    from ._io import atomic_write_text
+    from .dsd import Lengths, design_crn, to_pil
+    from .dsd.report import design_report, reaction_extents
+    from .interop.encoding import input_row
+    from .io_map import initial_state
+
+    _distinct_output(args.output, args.crn, args.inputs, args.simulate)
+    _distinct_output(args.report, args.crn, args.inputs, args.simulate, args.output)
+    crn = load_any_crn(args.crn)
+    values = input_row(crn, _row(args, crn))
+    start = time.perf_counter()
+    try:
+        design = design_crn(crn, args.scheme, Lengths(args.toehold, args.long))
+    except DeepCRNError as err:
+        raise DeepCRNError(f"{args.crn}: {err}") from err
+    amounts = initial_state(crn, np.array([values]) if crn.inputs else None)[0]
+    fuel_nM = args.fuel_excess * args.unit_nm
+    extents = reaction_extents(crn, amounts) * args.unit_nm
+    if len(extents) and extents.max() >= fuel_nM:
+        k = int(np.argmax(extents))
+        raise DeepCRNError(
+            f"fuels at {fuel_nM:g} nM would run out: reaction {k + 1} ({crn.reactions[k]}) processes "
+            f"{extents[k]:.4g} nM for these inputs; raise --fuel-excess"
+        )
+    report = design_report(design, crn)
+    report.update(
+        crn=args.crn,
+        unit_nM=args.unit_nm,
+        fuel_excess=args.fuel_excess,
+        fuel_nM=fuel_nM,
+        inputs=dict(zip(crn.input_names, values)),
+        max_reaction_extent_nM=float(extents.max(initial=0.0)),
+    )
+    title = f"deepcrn DSD design of {Path(args.crn).name}"
+    text = to_pil(design, dict(zip(crn.species, amounts.tolist())), unit_nM=args.unit_nm, fuel_nM=fuel_nM, title=title)
+    total = report["total"]
+    lines = [
+        f"{args.scheme}: {len(design.signals)} signals, {len(design.fuels)} fuels for {len(crn.reactions)} reactions; "
+        f"{total['strands']} distinct strands, {total['domains']} domains, {total['nucleotides']} nt"
+    ]
+    ok = True
+    if args.verify:
+        from .dsd.verify import verify_design
+
+        verification = verify_design(design, args.method, args.time_limit)
+        ok = verification.ok
+        report["verification"] = _verification_json(verification)
+        lines.append(
+            f"verification ({verification.method}; {verification.enumerations} peppercorn runs, "
+            f"{verification.n_complexes} complexes, {verification.n_reactions} condensed reactions, "
+            f"{verification.seconds:.1f} s): {'CORRECT' if ok else 'NOT VERIFIED'}"
+        )
+        shown = [v for v in verification.verdicts if not v.ok] or verification.verdicts[-1:]
+        lines += [f"  {v.scope}: {'ok' if v.ok else 'FAILED'} ({v.seconds:.2f} s): {v.detail}" for v in shown[:1]]
+        if ok and len(verification.verdicts) > 1:
+            lines.append(f"  {len(verification.verdicts) - 1} modules: ok")
+    if args.simulate:
+        from .dsd.simulate import plot_design_kinetics, simulate_design
+        from .dsd.verify import implementation
+
+        x = _inputs(args.simulate, crn.input_names)[: args.examples]
+        sim = simulate_design(design, crn, implementation(design), x, unit_nM=args.unit_nm, fuel_nM=fuel_nM)
+        report["simulation"] = {
+            "inputs": args.simulate,
+            "examples": len(x),
+            "max_abs_diff": sim.max_abs_diff,
+            "class_agreement": sim.agreement,
+            "converged": int(sim.converged.sum()),
+            "times_s": sim.times.tolist(),
+            "outputs": sim.outputs.tolist(),
+            "exact": sim.expected.tolist(),
+            "n_species": sim.n_species,
+            "n_reactions": sim.n_reactions,
+        }
+        lines.append(
+            f"simulated the enumerated reactions ({sim.n_species} species, {sim.n_reactions} reactions) on {len(x)} "
+            f"examples: max |DNA - CRN exact| {sim.max_abs_diff:.2e}, same class {sim.agreement:.0%}, converged "
+            f"{int(sim.converged.sum())}/{len(x)} by {sim.times.max():.3g} s"
+        )
+    report["seconds"] = time.perf_counter() - start
+    if args.simulate and args.plot:
+        plot_design_kinetics(sim, args.plot, f"network -> CRN -> DNA ({Path(args.crn).name}, {args.scheme})")
+    atomic_write_text(args.output, text)
+    if args.report:
+        atomic_write_text(args.report, json.dumps(report, indent=1) + "\n")
+    written = ", ".join(p for p in (args.output, args.report, args.plot if args.simulate else None) if p)
+    print("\n".join(lines + [f"wrote {written}"]))
+    return 0 if ok else 1
+
+
+def _verification_json(v: object) -> dict[str, object]:
+    from .dsd.verify import Verification
+
+    assert isinstance(v, Verification)
+    failure = v.first_failure
+    return {
+        "method": v.method,
+        "ok": v.ok,
+        "seconds": v.seconds,
+        "peppercorn_runs": v.enumerations,
+        "n_complexes": v.n_complexes,
+        "n_condensed_reactions": v.n_reactions,
+        "first_counterexample": None if failure is None else f"{failure.scope}: {failure.detail}",
+        "verdicts": [{"scope": x.scope, "ok": x.ok, "seconds": x.seconds, "detail": x.detail} for x in v.verdicts],
+    }
 
 
 def cmd_import_onnx(args: argparse.Namespace) -> int:
@@ -276,7 +409,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         x = _inputs(str(path), net.input_names)
     print(f"example network {'-'.join(map(str, net.shape))} ({net.weight_kind} weights), {len(x)} inputs")
     nn = net.forward(x)
-    for form in FORMS:
+    for form in ("reduced", "full"):
         crn = compile_network(net, form=form)
         s = stats(crn)
         fired = evaluate(crn, x, engine="fire")
@@ -429,7 +562,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="network JSON -> CRN text")
     p.add_argument("network", help="network file (deepcrn-network JSON)")
     p.add_argument("-o", "--output", help="CRN text file to write (default: stdout)")
-    p.add_argument("--form", choices=FORMS, default="reduced", help="reduced (default) or full construction")
+    p.add_argument(
+        "--form",
+        choices=FORMS,
+        default="reduced",
+        help="reduced (default), full construction, or for DNA strand displacement: dsd (the full form with "
+        "fan-outs split into trees of reactions with at most 2 products) or dsd-reduced (the reduced form split)",
+    )
+    p.add_argument(
+        "--max-products",
+        type=_count(2),
+        help="with --form dsd or dsd-reduced: the most products per reaction (default 2, what 'deepcrn dsd' takes)",
+    )
     p.add_argument(
         "--shift", action="store_true", help="input shift: one species per input, using the file's 'input_lower_bounds'"
     )
@@ -470,6 +614,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", help=f"with --row, the example to encode as initial concentrations ({INPUTS_HELP})")
     p.add_argument("--row", type=_count(1), help="1-based row of --inputs to encode")
     p.set_defaults(func=cmd_export)
+
+    from .dsd.schemes import SCHEME_NAMES, Lengths
+    from .dsd.verify import METHODS as DSD_METHODS
+
+    p = sub.add_parser("dsd", help="CRN -> domain-level DNA strand-displacement design (PIL), optionally verified")
+    p.add_argument("crn", help="CRN text file with at most 2 reactants and 2 products per reaction (--form dsd)")
+    p.add_argument("-o", "--output", required=True, help="PIL file to write (peppercornenumerator's input)")
+    p.add_argument("--scheme", choices=SCHEME_NAMES, default=SCHEME_NAMES[0], help="translation scheme")
+    p.add_argument("--report", help="JSON file: what to order per reaction and in total, verdicts, simulation")
+    p.add_argument("--inputs", help=f"with --row, the example whose inputs set the signals ({INPUTS_HELP})")
+    p.add_argument("--row", type=_count(1), help="1-based row of --inputs to encode (default: inputs 0)")
+    p.add_argument("--unit-nm", type=_positive(1e9), default=10.0, help="nM that stand for 1.0 in the CRN (10)")
+    p.add_argument("--fuel-excess", type=_positive(1e9), default=100.0, help="fuels at this many units (100)")
+    p.add_argument("--toehold", type=_count(1), default=Lengths.toehold, help="toehold length, nt (5; at most 7)")
+    p.add_argument("--long", type=_count(1), default=Lengths.long, help="branch-migration/history length, nt (15)")
+    p.add_argument("--verify", action="store_true", help="enumerate (peppercorn) and check CRN bisimulation")
+    p.add_argument(
+        "--method",
+        choices=DSD_METHODS,
+        default="auto",
+        help="whole design, or modular (per reaction + crosstalk); auto: whole up to 40 reactions",
+    )
+    p.add_argument("--time-limit", type=_positive(1e9), help="seconds for the whole-design bisimulation search")
+    p.add_argument("--simulate", help="CSV of inputs: simulate the enumerated reactions (mass action) for its rows")
+    p.add_argument("--examples", type=_count(1), default=3, help="rows of --simulate to simulate (first 3)")
+    p.add_argument("--plot", help="with --simulate: PNG of the outputs over time against the CRN's exact outputs")
+    p.set_defaults(func=cmd_dsd)
 
     p = sub.add_parser("import-onnx", help="ONNX model -> network JSON")
     p.add_argument("model", help="ONNX file")

@@ -33,22 +33,34 @@ from .analysis import check_rate_independent
 from .crn import CRN, InputSpec, OutputSpec, Reaction
 from .errors import CRNError
 from .network import Network, check_lower_bounds
+from .split import split_products
 
-Form = Literal["reduced", "full"]
-FORMS: tuple[Form, ...] = ("reduced", "full")
+Form = Literal["reduced", "full", "dsd", "dsd-reduced"]
+FORMS: tuple[Form, ...] = ("reduced", "full", "dsd", "dsd-reduced")
+#: The forms whose reactions have at most two reactants and ``max_products`` products.
+DSD_FORMS: tuple[Form, ...] = ("dsd", "dsd-reduced")
 
 
 def compile_network(
-    net: Network, form: Form = "reduced", input_lower_bounds: Sequence[float] | np.ndarray | None = None
+    net: Network,
+    form: Form = "reduced",
+    input_lower_bounds: Sequence[float] | np.ndarray | None = None,
+    max_products: int = 2,
 ) -> CRN:
     """Compile ``net`` into a non-competitive, feed-forward CRN computing the same outputs.
 
-    ``form="full"`` is the construction itself; ``"reduced"`` applies :func:`reduce`.
-    ``input_lower_bounds`` (one per input) turns on the input shift: input ``i`` becomes one
-    species holding ``x_i - lo_i >= 0`` and the shift is folded into the first bias.
+    ``form="full"`` is the construction itself; ``"reduced"`` applies :func:`reduce`;
+    ``"dsd"`` and ``"dsd-reduced"`` split the full or the reduced form's reactions into trees
+    of reactions with at most ``max_products`` products (:func:`deepcrn.split.split_products`),
+    ready for DNA strand displacement. ``input_lower_bounds`` (one per input) turns on the input
+    shift: input ``i`` becomes one species holding ``x_i - lo_i >= 0`` and the shift is folded
+    into the first bias.
     """
     if form not in FORMS:
         raise CRNError(f"unknown form {form!r}; choose one of {', '.join(FORMS)}")
+    if form in DSD_FORMS:
+        base = compile_network(net, "full" if form == "dsd" else "reduced", input_lower_bounds)
+        return split_products(base, max_products)
     species: list[str] = []
     init: dict[str, float] = {}
     reactions: list[Reaction] = []

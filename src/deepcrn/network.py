@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,10 +411,32 @@ def from_dict(data: Any) -> Network:
     return Network(tuple(layers), kind, extra)
 
 
+MAX_NESTING = 64  # deeper JSON is refused before parsing: the parser recurses once per level
+
+
+def _nesting(text: str) -> int:
+    """How deep ``[`` and ``{`` nest in JSON ``text`` (strings skipped), counted in C-speed passes
+    rather than by recursing, so no input can exhaust the stack."""
+    bare = _STRINGS.sub("", text).encode("utf-8", "replace")
+    step = _STEP[np.frombuffer(bare, dtype=np.uint8)]
+    return int(np.cumsum(step).max(initial=0)) if step.size else 0
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STEP = np.zeros(256, dtype=np.int32)  # +1 for an opening bracket, -1 for a closing one
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+
+
 def load_network(path: str | os.PathLike[str]) -> Network:
     """Read a network file; any problem raises an error naming the file."""
     p = Path(path)
     text = read_text(p, "network file")
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise ParseError(
+            f"{p}: JSON nested too deeply ({depth} levels; a network file needs 5, at most {MAX_NESTING} are read)"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
