@@ -41,3 +41,95 @@ def test_layering() -> None:
         if "train" in path.relative_to(SRC).parts:
             continue
         assert "torch" not in _imports(path), path
+
+
+def _module_name(path: Path) -> str:
+    parts = ["deepcrn", *path.relative_to(SRC).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the deepcrn modules it imports, anywhere in its code (function-level imports
+    count: they are cycles waiting for the first caller)."""
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    prefix = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    prefix = node.module or ""
+                for alias in node.names:
+                    full = f"{prefix}.{alias.name}"
+                    targets.add(full if full in modules else prefix)
+            elif isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle ``[a, b, ..., a]`` in ``graph`` (depth-first search), or None."""
+    colour: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        colour[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if colour.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if not colour.get(nxt):
+                found = visit(nxt, [*path, nxt])
+                if found:
+                    return found
+        colour[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if not colour.get(start):
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycles() -> None:
+    """No module imports, directly or through others, a module that imports it back."""
+    graph = _import_graph()
+    assert len(graph) > 30 and "deepcrn.exact.circuit" in graph["deepcrn.verify"]  # the graph is real
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]  # the search works
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_pipeline_imports_point_one_way() -> None:
+    """Records and their analysis know nothing of the engines, formats or experiments; the engines
+    know nothing of formats, experiments or the command line; nothing imports the command line."""
+    graph = _import_graph()
+    layers = {
+        "deepcrn.crn": {"deepcrn.exact", "deepcrn.kinetics", "deepcrn.interop", "deepcrn.experiments"},
+        "deepcrn.analysis": {"deepcrn.exact", "deepcrn.kinetics", "deepcrn.interop", "deepcrn.experiments"},
+        "deepcrn.exact": {"deepcrn.kinetics", "deepcrn.interop", "deepcrn.experiments"},
+        "deepcrn.kinetics": {"deepcrn.interop", "deepcrn.experiments"},
+        "deepcrn.compile": {"deepcrn.exact", "deepcrn.kinetics", "deepcrn.interop", "deepcrn.experiments"},
+    }
+    for module, targets in graph.items():
+        assert "deepcrn.cli" not in targets, module
+        for low, forbidden in layers.items():
+            if module == low or module.startswith(low + "."):
+                bad = {t for t in targets if any(t == f or t.startswith(f + ".") for f in forbidden)}
+                assert not bad, f"{module} imports {sorted(bad)}"
+
+
+def test_importing_the_report_leaves_matplotlibs_backend_alone() -> None:
+    code = (
+        "import matplotlib; matplotlib.use('svg')\n"
+        "import deepcrn.experiments.report, deepcrn.experiments.run, deepcrn.cli\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        "assert 'matplotlib.pyplot' not in __import__('sys').modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -142,8 +142,53 @@ def test_rate_modes() -> None:
         simulate(crn, None, engine="Euler")  # type: ignore[arg-type]
 
 
-def test_ode_on_a_competitive_crn_uses_the_derivative_rule() -> None:
-    crn = parse_crn("init A = 1\noutput y = B - C\nA -> B\nA -> C [k=3]")
-    res = simulate(crn, None, tol=1e-6)
-    assert res.converged[0]
-    assert res.outputs[0, 0] == pytest.approx(1 / 4 - 3 / 4, abs=1e-4)  # rates decide the split
+@pytest.mark.parametrize("tol", [1e-3, 1e-6])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("init A = 1\noutput y = B - C\nA -> B\nA -> C [k=3]", 1 / 4 - 3 / 4),  # competitive: rates split A
+        ("init A = 1\noutput y = A - B\nA -> B\nB -> A [k=3]", 3 / 4 - 1 / 4),  # a cycle: a steady state
+        ("init A = 2\ninit B = 1\noutput y = C - A\nA + B -> C\nC -> A", -2.0),  # a cycle through a min
+    ],
+)
+def test_crns_that_are_not_rate_independent_run_until_stationary(text: str, expected: float, tol: float) -> None:
+    """Where no exact equilibrium exists the stationary rule applies: it must not stop before the
+    state has moved (t * |f| is tiny right after the start, the Newton step is not)."""
+    res = simulate(parse_crn(text), None, tol=tol)
+    assert res.engine == "scipy" and res.stopping_rule == "stationary" and res.converged[0]
+    assert res.times[0] > 0.5  # the old rule reported convergence at t ~ 1e-6
+    assert res.outputs[0, 0] == pytest.approx(expected, abs=20 * tol)
+
+
+def test_a_reaction_that_never_stops_never_converges() -> None:
+    res = simulate(parse_crn("init A = 1\noutput y = B - C\nA -> A + B"), None, t_max=1e3)
+    assert res.stopping_rule == "stationary" and res.not_converged == [0]
+    assert res.outputs[0, 0] == pytest.approx(1e3, rel=1e-3) and res.times[0] == pytest.approx(1e3)
+
+
+@pytest.mark.parametrize("engine", ["batched", "scipy"])
+def test_rtol_and_atol_are_honoured_by_every_engine(engine: str) -> None:
+    crn = parse_crn("input x = X - Z\noutput y = P - Q\ninit N = 0.5\nX -> M + P [k=2]\nM + N -> Q [k=0.3]")
+    x = np.array([[1.0]])
+    loose = simulate(crn, x, engine=engine, rtol=1e-1)  # type: ignore[arg-type]
+    tight = simulate(crn, x, engine=engine, rtol=1e-4)  # type: ignore[arg-type]
+    assert loose.converged[0] and tight.converged[0] and tight.steps[0] > 1.5 * loose.steps[0]
+    tiny = simulate(crn, x, engine=engine, atol=1e-12, rtol=1e-1)  # type: ignore[arg-type]
+    assert tiny.steps[0] > loose.steps[0]
+    with pytest.raises(SimulationError, match="rtol must be a finite number > 0"):
+        simulate(crn, x, engine=engine, rtol=0.0)  # type: ignore[arg-type]
+
+
+def test_amounts_far_from_one() -> None:
+    """The batched engine takes amounts up to 1e100; SciPy integrates in units of the largest
+    amount and refuses beyond 1e8, where its trajectories stop being trustworthy."""
+    crn = parse_crn("input x = X_p - X_n\noutput y = Y_p - Y_n\ninit N = 1\nX_p -> M + Y_p\nM + N -> Y_n")
+    for magnitude in (1e-6, 1e6, 1e40, 1e100):
+        x = np.array([[magnitude]])
+        res = simulate(crn, x, rates="random", seed=3, engine="batched")
+        assert res.converged[0] and abs(res.outputs[0, 0] - max(magnitude - 1, 0.0)) <= res.tolerance[0]
+    for magnitude in (1e-6, 1e6):
+        res = simulate(crn, np.array([[magnitude]]), rates="random", seed=3, engine="scipy")
+        assert res.converged[0] and abs(res.outputs[0, 0] - max(magnitude - 1, 0.0)) <= res.tolerance[0]
+    with pytest.raises(SimulationError, match="scipy engine takes amounts up to 1e\\+08"):
+        simulate(crn, np.array([[1e9]]), engine="scipy")

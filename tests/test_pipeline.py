@@ -60,6 +60,58 @@ def test_iris_end_to_end(tmp_path: Path, capsys) -> None:  # type: ignore[no-unt
     assert code == 0
     again = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert again["nn_accuracy"] == m["nn_accuracy"] and again["agreement"] == 1.0
+    assert_recompiles(tmp_path, shift=False)
+    # No kinetics at all: the numbers that cannot be measured are null, and the JSON is strict.
+    code, out, _ = run(
+        [
+            "run",
+            "iris",
+            "--out",
+            str(tmp_path / "none"),
+            "--network",
+            str(tmp_path / "network.json"),
+            "--ode-examples",
+            "0",
+        ],
+        capsys,
+    )
+    assert code == 0 and "no examples simulated" in out
+    text = (tmp_path / "none" / "metrics.json").read_text()
+    none = json.loads(text, parse_constant=lambda c: pytest.fail(f"metrics.json holds {c}"))
+    assert none["ode"]["n"] == 0 and none["ode"]["agreement"] is None and none["ode"]["max_abs_diff"] is None
+
+
+def assert_recompiles(folder: Path, shift: bool) -> None:
+    """``network.json`` holds exactly what was compiled: recompiling it gives ``crn.txt`` byte for byte."""
+    args = ["compile", str(folder / "network.json"), "-o", str(folder / "again.txt"), *(["--shift"] if shift else [])]
+    assert main(args) == 0
+    assert (folder / "again.txt").read_bytes() == (folder / "crn.txt").read_bytes()
+
+
+def test_a_failed_run_leaves_the_folder_as_it_was(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A run that fails midway (here: in the kinetics stage, after network.json and crn.txt are
+    written) leaves the previous results untouched and no temporary folder behind."""
+    import deepcrn.experiments.run as runner
+    from deepcrn.errors import SimulationError
+
+    out = tmp_path / "runs" / "iris"
+    out.mkdir(parents=True)
+    (out / "metrics.json").write_text("old metrics\n")
+    (out / "report.md").write_text("old report\n")
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise SimulationError("the kinetics stage failed (injected)")
+
+    monkeypatch.setattr(runner, "kinetics_stage", broken)
+    code, _, err = run(["run", "iris", "--out", str(out), "--epochs", "2", "--ode-examples", "1"], capsys)
+    assert code == 2 and "injected" in err
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.md"]
+    assert (out / "metrics.json").read_text() == "old metrics\n" and (out / "report.md").read_text() == "old report\n"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["iris"]
+    monkeypatch.undo()
+    code, _, _ = run(["run", "iris", "--out", str(out), "--epochs", "2", "--ode-examples", "1"], capsys)
+    assert code == 0 and not (out / "report.md").read_text().startswith("old")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["iris"]
 
 
 def test_virus_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -67,6 +119,7 @@ def test_virus_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: i
     assert code == 0, err
     m = check_outputs(tmp_path)
     assert m["n_test"] == 104 and m["input_shift"] is True
+    assert_recompiles(tmp_path, shift=True)
 
 
 def test_mnist_fast(tmp_path: Path, data_root: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -34,7 +34,6 @@ from .io_map import input_values
 from .network import load_network
 from .summary import describe, describe_text
 
-log = logging.getLogger("deepcrn")
 INPUTS_HELP = (
     "CSV, one row per example: a header naming every input matches columns by name (any order); "
     "any other header, or none, matches them by position"

@@ -22,6 +22,7 @@ network's own output.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -90,7 +91,10 @@ def compile_network(
         scale *= layer.scale
         bias = layer.bias * scale
         if depth == 1 and lows is not None:
-            bias = bias + (lows @ layer.weights) * (scale / layer.scale)
+            # Summed exactly (math.fsum per node), not by BLAS: a matrix product's rounding
+            # depends on memory layout and threads, and the CRN must not depend on the machine.
+            shift = np.array([math.fsum(col) for col in (lows[:, None] * layer.weights).T])
+            bias = bias + shift * (scale / layer.scale)
         last = depth == n_layers
         pre = [(f"O{j}_p", f"O{j}_n") if last else (f"I{depth}_{j}_p", f"I{depth}_{j}_n") for j in range(layer.n_out)]
         for p, n in pre:

@@ -34,7 +34,6 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 import time
@@ -47,7 +46,6 @@ from ..errors import DataError
 from .enumerate import Enumeration, Key, enumerate_complexes
 from .model import Complex, Design, canonical, complement
 
-log = logging.getLogger(__name__)
 Method = Literal["auto", "whole", "modular"]
 METHODS: tuple[Method, ...] = ("auto", "whole", "modular")
 #: ``auto`` checks designs with at most this many formal reactions as a whole.

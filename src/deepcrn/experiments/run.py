@@ -15,7 +15,6 @@ lower bounds used by the shift), so ``deepcrn compile network.json [--shift]`` r
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +39,6 @@ from .datasets import Dataset
 from .metrics import CircuitCheck, KineticsCheck, Metrics, write_report
 from .tasks import Task, get_task
 
-log = logging.getLogger(__name__)
 ODE_TOL = 1e-3
 RATE_RANGE = (0.1, 10.0)
 

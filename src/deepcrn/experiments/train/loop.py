@@ -69,7 +69,7 @@ def train_network(
     n_classes: int,
     config: TrainConfig,
     extra: dict[str, object] | None = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> TrainResult:
     """Train a quantised MLP and export the best (by validation accuracy) as a :class:`Network`."""
     start = time.perf_counter()
