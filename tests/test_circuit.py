@@ -149,6 +149,39 @@ def test_circuit_equals_firing_on_crns_no_compiler_wrote(data: st.DataObject, cr
     assert np.all(np.abs(relu_circuit(crn).evaluate(x) - fired) <= tol)
 
 
+@given(st.data(), random_crns())
+def test_deep_crns_take_the_triangular_solve_to_the_same_circuit(data: st.DataObject, crn: CRN) -> None:
+    """Deep CRNs get their extents from one sparse triangular solve instead of level by level:
+    both ways give the same circuit (identical integer weights, constants to rounding), and a
+    chain of thousands of reactions is handled."""
+    import deepcrn.exact.circuit as circuit_module
+
+    by_level = relu_circuit(crn)
+    deep = circuit_module._DEEP
+    try:
+        circuit_module._DEEP = 0
+        by_solve = relu_circuit(CRN(crn.species, crn.reactions, crn.init, crn.inputs, crn.outputs))
+    finally:
+        circuit_module._DEEP = deep
+    assert by_solve.widths == by_level.widths and by_solve.input_columns == by_level.input_columns
+    for a, b in zip([*by_level.layers, by_level.output], [*by_solve.layers, by_solve.output]):
+        assert [x.source for x in a.blocks] == [y.source for y in b.blocks]
+        for x, y in zip(a.blocks, b.blocks):
+            assert np.array_equal(x.weights, y.weights)
+        np.testing.assert_allclose(a.bias, b.bias, rtol=1e-12, atol=1e-12)
+
+
+def test_a_long_chain() -> None:
+    n = 5000
+    text = "input x = S0 - T0\noutput y = S{n} - T{n}\n".format(n=n)
+    text += "".join(f"S{i} -> S{i + 1}\nT{i} -> T{i + 1}\n" for i in range(n))
+    text += f"S{n} + T{n} -> Z\n"  # a min reaction: it takes as much from both rails, so y is still x
+    crn = parse_crn(text)
+    circuit = relu_circuit(crn)
+    x = np.array([[1.5], [-2.0], [0.0]])
+    np.testing.assert_array_equal(circuit.evaluate(x), FiringPlan.for_outputs(crn).evaluate(x))
+
+
 def test_outside_the_class_raises_or_falls_back() -> None:
     cases = {
         "catalyst": "input x = X_p - X_n\noutput y = Y - Z\nX_p + C -> C + Y\nX_n -> Z\ninit C = 1",

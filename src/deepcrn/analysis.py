@@ -22,6 +22,7 @@ the reactions: levels come from one pass of Kahn's algorithm over the species-re
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -67,17 +68,26 @@ def _incidence(crn: CRN) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     return _memo(crn, "incidence", compute)
 
 
+def _consumes(crn: CRN) -> sp.csr_matrix:
+    """0/1 matrix ``(species, reactions)``: the reaction net-consumes the species."""
+
+    def compute() -> sp.csr_matrix:
+        reactants, products = crn.stoichiometry
+        net = (products - reactants).tocsr()
+        net.data = (net.data < 0).astype(np.float64)
+        net.eliminate_zeros()
+        return net
+
+    return _memo(crn, "consumes", compute)
+
+
 def competitions(crn: CRN) -> list[Competition]:
     """Every species that breaks non-competition, with the reactions that use it."""
 
     def compute() -> list[Competition]:
-        reactants, products = crn.stoichiometry
         uses, _ = _incidence(crn)
         consumers = np.diff(uses.indptr)
-        net = (products - reactants).tocsr()
-        net.data = (net.data < 0).astype(np.float64)
-        net.eliminate_zeros()
-        consumed = np.diff(net.indptr) > 0
+        consumed = np.diff(_consumes(crn).indptr) > 0
         bad = np.flatnonzero(consumed & (consumers > 1))
         return [
             Competition(crn.species[s], tuple(uses.indices[uses.indptr[s] : uses.indptr[s + 1]].tolist()))
@@ -119,10 +129,12 @@ class _Graph:
             done: list[int] = []
             for node in nodes:
                 for t in targets[indptr[node] : indptr[node + 1]]:
-                    pending[t] -= 1
-                    if pending[t] == 0:
+                    left = pending[t] - 1
+                    pending[t] = left
+                    if not left:
                         done.append(t)
-            done.sort()
+            if len(done) > 1:
+                done.sort()
             return done
         nodes = np.asarray(nodes, dtype=np.int64)
         starts = self.indptr[nodes]
@@ -157,14 +169,12 @@ def _order(crn: CRN) -> _Order:
             ready = to_species.release(frontier)
             species_order.append(ready)
             frontier = to_reactions.release(ready)
-        level_of = np.full(len(crn.reactions), -1, dtype=np.int64)
-        if levels:
-            sizes = [len(group) for group in levels]
-            level_of[np.concatenate([np.asarray(g, dtype=np.int64) for g in levels])] = np.repeat(
-                np.arange(len(levels)), sizes
-            )
-        order = np.concatenate([np.asarray(g, dtype=np.int64) for g in species_order]).tolist()
         groups = [g if isinstance(g, list) else g.tolist() for g in levels]
+        level_of = np.full(len(crn.reactions), -1, dtype=np.int64)
+        if groups:
+            flat = np.fromiter(itertools.chain.from_iterable(groups), dtype=np.int64)
+            level_of[flat] = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+        order = [s for g in species_order for s in (g if isinstance(g, list) else g.tolist())]
         return _Order(groups, order, pending_s, level_of)
 
     return _memo(crn, "order", compute)
@@ -231,7 +241,7 @@ def never_stopping(crn: CRN) -> list[int]:
     """Reactions that net-consume none of their reactants (``A -> A + B``): they never stop."""
 
     def compute() -> list[int]:
-        return [i for i, r in enumerate(crn.reactions) if all(r.net().get(name, 0) >= 0 for name, _ in r.reactants)]
+        return np.flatnonzero(np.diff(_consumes(crn).tocsc().indptr) == 0).tolist()
 
     return _memo(crn, "never_stopping", compute)
 

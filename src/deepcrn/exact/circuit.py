@@ -42,9 +42,11 @@ instead (:class:`~deepcrn.exact.fire.FiringPlan`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve_triangular
 
 from ..analysis import check_rate_independent, circuit_class, reaction_levels
 from ..crn import CRN
@@ -161,6 +163,63 @@ def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str) -> np.
     return np.asarray(a @ b)
 
 
+
+_DEEP = 200  # more levels than this: extents by one triangular solve instead of level by level
+_DENSE_LIMIT = 50_000_000  # largest dense (reactions x basis) table the circuit builds (400 MB)
+
+
+def _extents_by_level(
+    crn: CRN, levels: list[list[int]], kinds: list[int], start: Any, min_col: dict[int, int], n_basis: int
+) -> np.ndarray:
+    """Every reaction's extent as an expression ``(n_reactions, n_basis)``, level by level with
+    sparse matrices: a linear reaction's extent is its reactant's amount when it fires (initial
+    amount plus what earlier reactions made), a min reaction's extent is its own column. Cheap
+    when levels are few (compiled networks), whatever their width."""
+    index, n_reactions = crn.index, len(crn.reactions)
+    _, produced = crn.stoichiometry
+    extent = sp.csr_matrix((n_reactions, n_basis))
+    for group in levels:
+        linear = [i for i in group if kinds[i] == 1]
+        level_mins = [i for i in group if kinds[i] == 2]
+        names = [crn.reactions[i].reactants[0][0] for i in linear]
+        amounts = start(names) + _rows(produced, [index[n] for n in names]) @ extent
+        units = sp.csr_matrix(
+            (np.ones(len(level_mins)), (np.arange(len(level_mins)), [min_col[i] for i in level_mins])),
+            shape=(len(level_mins), n_basis),
+        )
+        place = sp.csr_matrix(
+            (np.ones(len(group)), (linear + level_mins, np.arange(len(group)))), shape=(n_reactions, len(group))
+        )
+        extent = (extent + place @ sp.vstack([amounts, units])).tocsr()
+    return extent.toarray()
+
+
+def _extents_by_solve(
+    crn: CRN, levels: list[list[int]], kinds: list[int], start: Any, min_col: dict[int, int], n_basis: int
+) -> np.ndarray:
+    """The same extents from one sparse triangular solve, ``E = B + P E`` with reactions in
+    topological order (``P``: what earlier reactions add to a linear reaction's reactant,
+    ``B``: initial amounts, or a min reaction's own column): linear in the size of the CRN
+    however deep it is (a chain of a million reactions)."""
+    index, n = crn.index, len(crn.reactions)
+    _, produced = crn.stoichiometry
+    linear = [i for i in range(n) if kinds[i] == 1]
+    mins = [i for i in range(n) if kinds[i] == 2]
+    names = [crn.reactions[i].reactants[0][0] for i in linear]
+    base = np.zeros((n, n_basis))
+    base[linear] = start(names).toarray()
+    base[mins, [min_col[i] for i in mins]] = 1.0
+    feeds = _rows(produced, [index[name] for name in names]).tocoo()  # (linear, reactions)
+    rows = np.asarray(linear, dtype=np.int64)[feeds.row]
+    p = sp.csr_matrix((feeds.data, (rows, feeds.col)), shape=(n, n))
+    order = np.concatenate([np.asarray(g, dtype=np.int64) for g in levels])
+    lower = (sp.identity(n, format="csr") - p)[order][:, order].tocsr()
+    solved = spsolve_triangular(lower, base[order], lower=True)
+    extent = np.empty_like(solved)
+    extent[order] = solved
+    return extent
+
+
 def relu_circuit(crn: CRN) -> ReluCircuit:
     """The ReLU circuit of ``crn``'s equilibrium outputs (module docstring).
 
@@ -196,38 +255,26 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
 
     consumed, produced = crn.stoichiometry
 
-    # Extents as expressions, level by level: a linear reaction's extent is its reactant's amount
-    # when it fires (initial amount plus what earlier reactions made), a min reaction's extent is
-    # its own column. ``a`` and ``b``: the amounts of each min reaction's two reactants.
-    extent = sp.csr_matrix((n_reactions, n_basis))
-
-    def amounts(names: list[str]) -> sp.csr_matrix:
-        """Amounts of ``names`` when their consumer fires: initial plus everything made before."""
-        return (start(names) + _rows(produced, [index[n] for n in names]) @ extent).tocsr()
-
+    table_size = max(n_reactions, len(mins) + len(crn.outputs)) * n_basis
+    if table_size > _DENSE_LIMIT:
+        raise CircuitError(
+            f"{len(mins)} min reactions over {n_reactions} reactions make tables of {table_size:.3g} entries, "
+            f"beyond the circuit's limit of {_DENSE_LIMIT:g}"
+        )
+    levels = reaction_levels(crn)
+    min_levels = [[i for i in group if kinds[i] == 2] for group in levels]
+    min_levels = [group for group in min_levels if group]
+    if len(levels) > _DEEP:
+        dense_extent = _extents_by_solve(crn, levels, kinds, start, min_col, n_basis)
+    else:
+        dense_extent = _extents_by_level(crn, levels, kinds, start, min_col, n_basis)
     a_expr = np.zeros((len(mins), n_basis))
     b_expr = np.zeros((len(mins), n_basis))
     min_row = {r: k for k, r in enumerate(mins)}
-    min_levels: list[list[int]] = []
-    for group in reaction_levels(crn):
-        linear = [i for i in group if kinds[i] == 1]
-        level_mins = [i for i in group if kinds[i] == 2]
-        for side, expr in ((0, a_expr), (1, b_expr)):
-            if level_mins:
-                names = [crn.reactions[i].reactants[side][0] for i in level_mins]
-                expr[[min_row[i] for i in level_mins]] = amounts(names).toarray()
-        names = [crn.reactions[i].reactants[0][0] for i in linear]
-        units = sp.csr_matrix(
-            (np.ones(len(level_mins)), (np.arange(len(level_mins)), [min_col[i] for i in level_mins])),
-            shape=(len(level_mins), n_basis),
-        )
-        place = sp.csr_matrix(
-            (np.ones(len(group)), (linear + level_mins, np.arange(len(group)))), shape=(n_reactions, len(group))
-        )
-        extent = (extent + place @ sp.vstack([amounts(names), units])).tocsr()
-        if level_mins:
-            min_levels.append(level_mins)
-    dense_extent = extent.toarray()
+    for side, expr in ((0, a_expr), (1, b_expr)):
+        if mins:
+            names = [crn.reactions[i].reactants[side][0] for i in mins]
+            expr[:] = start(names).toarray() + _rows(produced, [index[n] for n in names]) @ dense_extent
     # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
     for what, values in (("extent", dense_extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
         if _inexact(values):
