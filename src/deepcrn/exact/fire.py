@@ -29,6 +29,17 @@ from ..errors import DataError
 from ..io_map import OutputMap, check_finite, input_amounts
 
 CHUNK = 2048  # examples per block: bounds memory to CHUNK * species * 8 bytes per array
+WIDE = 8  # reactions with at least this many products (fan-outs) get their own production block
+DENSE = 0.1  # a production block this dense or more is stored dense (BLAS beats sparse there)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """What some of a level's reactions make: ``c[rows] += matrix @ extent[columns]``."""
+
+    rows: np.ndarray  # (n_rows,) tracked columns produced, each once
+    columns: np.ndarray | None  # (n_cols,) positions of the reactions within the level (None: all)
+    matrix: np.ndarray | sp.csr_matrix  # (n_rows, n_cols) net production
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,39 @@ class _Level:
     used: np.ndarray  # (n_reactions, arity) bool: the slot holds a real reactant
     catalysts: np.ndarray  # (n_cat, 2): (reaction position, column) of reactants not net-consumed
     reactions: np.ndarray  # (n_reactions,) index of each of the level's reactions in the CRN
-    span: slice  # tracked columns lo:hi holding every species the level net-produces
-    production_t: np.ndarray | sp.csr_matrix  # (hi - lo, n_reactions) net production, transposed
+    blocks: tuple[_Block, ...]  # the net production, fan-outs apart from the rest
+
+    def produce(self, c: np.ndarray, extent: np.ndarray) -> None:
+        """Add what the level's reactions make with ``extent`` ``(n_reactions, batch)`` to the
+        species-major block ``c``, in place."""
+        for block in self.blocks:
+            c[block.rows] += block.matrix @ (extent if block.columns is None else extent[block.columns])
+
+
+def _blocks(n: int, rows: list[int], cols: list[int], vals: list[float]) -> tuple[_Block, ...]:
+    """Production blocks of a level of ``n`` reactions from its entries (reaction position,
+    tracked column, amount): reactions with many products (fan-outs) in one block, the others in
+    another, each over exactly the columns it produces, dense where that pays."""
+    if not rows:
+        return ()
+    where = np.array(rows, dtype=np.int64)
+    column = np.array(cols, dtype=np.int64)
+    amount = np.array(vals, dtype=np.float64)
+    wide = np.bincount(where, minlength=n) >= WIDE
+    blocks = []
+    for mask in (wide, ~wide):
+        positions = np.flatnonzero(mask)
+        if not len(positions):
+            continue
+        pick = mask[where]
+        produced, local_rows = np.unique(column[pick], return_inverse=True)
+        local_cols = np.searchsorted(positions, where[pick])
+        matrix = sp.csr_matrix((amount[pick], (local_rows, local_cols)), shape=(len(produced), len(positions)))
+        dense = matrix.nnz >= DENSE * matrix.shape[0] * matrix.shape[1]
+        blocks.append(
+            _Block(produced, None if len(positions) == n else positions, matrix.toarray() if dense else matrix)
+        )
+    return tuple(blocks)
 
 
 class FiringPlan:
@@ -90,9 +132,6 @@ class FiringPlan:
                         rows.append(k)
                         cols.append(c_idx)
                         vals.append(float(change))
-            lo, hi = (min(cols), max(cols) + 1) if cols else (0, 0)
-            production = sp.csr_matrix((vals, ([c - lo for c in cols], rows)), shape=(hi - lo, len(group)))
-            dense = production.nnz > 0.05 * max(1, production.shape[0] * production.shape[1])
             self.levels.append(
                 _Level(
                     slots,
@@ -101,8 +140,7 @@ class FiringPlan:
                     padding == 0.0,
                     np.array(catalysts, dtype=np.int64).reshape(-1, 2),
                     np.array(group, dtype=np.int64),
-                    slice(lo, hi),
-                    production.toarray() if dense else production,
+                    _blocks(len(group), rows, cols, vals),
                 )
             )
 
@@ -128,8 +166,7 @@ class FiringPlan:
                 rows = level.used[:, q]
                 left = c[level.slots[rows, q]] - extent[rows] * level.divisors[rows, q][:, None]
                 c[level.slots[rows, q]] = np.maximum(left, 0.0)  # rounding can leave -1e-17
-            if level.span.stop > level.span.start:
-                c[level.span] += level.production_t @ extent
+            level.produce(c, extent)
 
     def block(self, x: np.ndarray | None, start: int = 0, stop: int | None = None) -> np.ndarray:
         """The species-major initial block ``(n_tracked, batch)`` of examples ``start:stop`` of

@@ -20,6 +20,8 @@ the two-half-step result is kept), and each example stops by the residual rule o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from tqdm import tqdm
 
@@ -40,6 +42,19 @@ def qualifies(crn: CRN) -> str | None:
     return rate_independence(crn) or circuit_class(crn)
 
 
+@dataclass(frozen=True)
+class _Sweep:
+    """One level's reactions split by kind, with their rate constants, for the closed forms."""
+
+    uni: np.ndarray  # positions (in the level) of the X -> ... reactions
+    x: np.ndarray  # their reactant's tracked column
+    k_uni: np.ndarray  # (n_uni, 1) their rate constants
+    bi: np.ndarray  # positions of the A + B -> ... reactions
+    a: np.ndarray  # their reactants' tracked columns
+    b: np.ndarray
+    k_bi: np.ndarray  # (n_bi, 1)
+
+
 class BatchedIntegrator:
     """Backward Euler by topological sweeps (module docstring) for one CRN and rate vector."""
 
@@ -51,31 +66,36 @@ class BatchedIntegrator:
         self.plan = plan or FiringPlan.for_outputs(crn)
         self.rule = Residual(crn, self.plan)
         self.outputs = self.rule.outputs  #: output values ``(n_outputs, batch)`` of a block
-        self.k = [np.asarray(rates, dtype=np.float64)[level.reactions][:, None] for level in self.plan.levels]
-        self.bi = [
-            level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
-            for level in self.plan.levels
-        ]
+        k = np.asarray(rates, dtype=np.float64)
+        self.sweeps = []
+        for level in self.plan.levels:
+            two = level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
+            uni, bi = np.flatnonzero(~two), np.flatnonzero(two)
+            kk = k[level.reactions][:, None]
+            second = level.slots[bi, 1] if level.slots.shape[1] > 1 else bi
+            self.sweeps.append(_Sweep(uni, level.slots[uni, 0], kk[uni], bi, level.slots[bi, 0], second, kk[bi]))
 
     def step(self, c: np.ndarray, h: np.ndarray) -> np.ndarray:
         """One backward Euler step of sizes ``h`` ``(batch,)`` from ``c`` ``(n_tracked, batch)``."""
         cur = c.copy()
-        for level, k, bi in zip(self.plan.levels, self.k, self.bi):
-            hk = k * h[None, :]
-            a = cur[level.slots[:, 0]]
-            extent = np.empty_like(a)
-            uni = ~bi
-            extent[uni] = a[uni] * (hk[uni] / (1.0 + hk[uni]))  # < a, so a - extent >= 0 exactly
-            if bi.any():
-                ab, b, hkb = a[bi], cur[level.slots[bi, 1]], hk[bi]
-                s = hkb * (ab + b) + 1.0
-                root = np.sqrt((hkb * (ab - b)) ** 2 + 2.0 * hkb * (ab + b) + 1.0)
-                e = np.minimum(2.0 * hkb * ab * b / (s + root), np.minimum(ab, b))
-                extent[bi] = e
-                cur[level.slots[bi, 1]] = b - e
-            cur[level.slots[:, 0]] = a - extent
-            if level.span.stop > level.span.start:
-                cur[level.span] += level.production_t @ extent
+        for level, sweep in zip(self.plan.levels, self.sweeps):
+            extent = np.empty((len(level.reactions), cur.shape[1]))
+            if len(sweep.uni):
+                a = cur[sweep.x]
+                hk = sweep.k_uni * h
+                e = a * (hk / (1.0 + hk))  # < a, so a - e >= 0 exactly
+                cur[sweep.x] = a - e
+                extent[sweep.uni] = e
+            if len(sweep.bi):
+                a, b = cur[sweep.a], cur[sweep.b]
+                hk = sweep.k_bi * h
+                s = hk * (a + b) + 1.0
+                root = np.sqrt((hk * (a - b)) ** 2 + 2.0 * hk * (a + b) + 1.0)
+                e = np.minimum(2.0 * hk * a * b / (s + root), np.minimum(a, b))
+                cur[sweep.a] = a - e
+                cur[sweep.b] = b - e
+                extent[sweep.bi] = e
+            level.produce(cur, extent)
         return cur
 
 
