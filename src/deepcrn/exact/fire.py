@@ -21,25 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..analysis import check_rate_independent, reaction_levels
 from ..crn import CRN
 from ..errors import DataError
 from ..io_map import OutputMap, check_finite, input_amounts
+from .production import Block, RailBlock, blocks, rail_pairs
 
 CHUNK = 2048  # examples per block: bounds memory to CHUNK * species * 8 bytes per array
-WIDE = 8  # reactions with at least this many products (fan-outs) get their own production block
-DENSE = 0.1  # a production block this dense or more is stored dense (BLAS beats sparse there)
-
-
-@dataclass(frozen=True)
-class _Block:
-    """What some of a level's reactions make: ``c[rows] += matrix @ extent[columns]``."""
-
-    rows: np.ndarray  # (n_rows,) tracked columns produced, each once
-    columns: np.ndarray | None  # (n_cols,) positions of the reactions within the level (None: all)
-    matrix: np.ndarray | sp.csr_matrix  # (n_rows, n_cols) net production
 
 
 @dataclass(frozen=True)
@@ -50,39 +39,13 @@ class _Level:
     used: np.ndarray  # (n_reactions, arity) bool: the slot holds a real reactant
     catalysts: np.ndarray  # (n_cat, 2): (reaction position, column) of reactants not net-consumed
     reactions: np.ndarray  # (n_reactions,) index of each of the level's reactions in the CRN
-    blocks: tuple[_Block, ...]  # the net production, fan-outs apart from the rest
+    blocks: tuple[Block | RailBlock, ...]  # the net production (:mod:`deepcrn.exact.production`)
 
     def produce(self, c: np.ndarray, extent: np.ndarray) -> None:
         """Add what the level's reactions make with ``extent`` ``(n_reactions, batch)`` to the
         species-major block ``c``, in place."""
         for block in self.blocks:
-            c[block.rows] += block.matrix @ (extent if block.columns is None else extent[block.columns])
-
-
-def _blocks(n: int, rows: list[int], cols: list[int], vals: list[float]) -> tuple[_Block, ...]:
-    """Production blocks of a level of ``n`` reactions from its entries (reaction position,
-    tracked column, amount): reactions with many products (fan-outs) in one block, the others in
-    another, each over exactly the columns it produces, dense where that pays."""
-    if not rows:
-        return ()
-    where = np.array(rows, dtype=np.int64)
-    column = np.array(cols, dtype=np.int64)
-    amount = np.array(vals, dtype=np.float64)
-    wide = np.bincount(where, minlength=n) >= WIDE
-    blocks = []
-    for mask in (wide, ~wide):
-        positions = np.flatnonzero(mask)
-        if not len(positions):
-            continue
-        pick = mask[where]
-        produced, local_rows = np.unique(column[pick], return_inverse=True)
-        local_cols = np.searchsorted(positions, where[pick])
-        matrix = sp.csr_matrix((amount[pick], (local_rows, local_cols)), shape=(len(produced), len(positions)))
-        dense = matrix.nnz >= DENSE * matrix.shape[0] * matrix.shape[1]
-        blocks.append(
-            _Block(produced, None if len(positions) == n else positions, matrix.toarray() if dense else matrix)
-        )
-    return tuple(blocks)
+            block.produce(c, extent)
 
 
 class FiringPlan:
@@ -103,6 +66,7 @@ class FiringPlan:
         self.tracked = np.array([crn.index[s] for s in crn.species if s in wanted], dtype=np.int64)
         self.output_map = OutputMap.of(crn, self.tracked) if set(crn.output_species) <= wanted else None
         col = {int(s): k for k, s in enumerate(self.tracked)}
+        twin = {col[i]: col[j] for i, j in rail_pairs(crn).items() if i in col and j in col}
         self.levels: list[_Level] = []
         for group in reaction_levels(crn):
             arity = max(len(crn.reactions[i].reactants) for i in group)
@@ -140,7 +104,7 @@ class FiringPlan:
                     padding == 0.0,
                     np.array(catalysts, dtype=np.int64).reshape(-1, 2),
                     np.array(group, dtype=np.int64),
-                    _blocks(len(group), rows, cols, vals),
+                    blocks(len(group), (rows, cols, vals), slots[:, 0], twin),
                 )
             )
 

@@ -99,6 +99,17 @@ class BatchedIntegrator:
         return cur
 
 
+def _next_check(t0: np.ndarray, r0: np.ndarray, t1: np.ndarray, r1: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """When to check the residual next: where the power law through the last two checks
+    ``(t0, r0)``, ``(t1, r1)`` reaches ``tol``, but 1.1 to 1.5 times ``t1`` (the stopping time is
+    interpolated between the checks that bracket it, so they need not land on it)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        slope = np.log(r0 / r1) / np.log(t1 / t0)
+        target = t1 * (r1 / tol) ** (1.0 / slope)
+    target = np.where((t0 > 0) & np.isfinite(r0) & (r1 > tol) & (slope > 0) & np.isfinite(target), target, 0.0)
+    return np.clip(target, 1.1 * t1, 1.5 * t1)
+
+
 def _crossing(t0: np.ndarray, r0: np.ndarray, t1: np.ndarray, r1: np.ndarray, tol: np.ndarray) -> np.ndarray:
     """When the residual fell to ``tol`` between checks ``(t0, r0)`` and ``(t1, r1)``: log-log
     interpolation (the slow tail is a power law in t); ``t1`` where that is undefined."""
@@ -166,12 +177,12 @@ def simulate_batched(
         last_t = np.zeros(len(ids))  # the previous check, for interpolating the stopping time
         last_res = np.full(len(ids), np.inf)
         for _ in range(max_steps):
-            # Check the stopping rule where t has grown 10% since the last check, and at t_max.
+            # Check the stopping rule when due, and at t_max.
             due = (t >= next_check) | (t >= t_max)
             if due.any():
                 last_t[due], last_res[due] = t[due], res[due]
                 res[due] = rule.measure(c[:, due])
-                next_check[due] = t[due] * 1.1
+                next_check[due] = _next_check(last_t[due], last_res[due], t[due], res[due], tol_b[due])
             done = (res <= tol_b) | (t >= t_max)
             if done.any():
                 d = ids[done]
