@@ -27,9 +27,10 @@ from .analysis import stats
 from .compile import DSD_FORMS, FORMS, compile_network
 from .crn import CRN
 from .errors import DeepCRNError
+from .interop.export import save_any_crn
 from .interop.load import load_any_crn
 from .interop.tables import format_csv, read_csv, write_csv
-from .interop.text import format_crn, save_crn
+from .interop.text import format_crn
 from .io_map import input_values
 from .network import load_network
 from .summary import describe, describe_text
@@ -138,7 +139,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         raise DeepCRNError(f"{args.network}: {err}") from err
     elapsed = time.perf_counter() - start
     if args.output:
-        save_crn(crn, args.output)
+        save_any_crn(crn, args.output)
         print(
             f"wrote {args.output}: {len(crn.species)} species, {len(crn.reactions)} reactions "
             f"({args.form} form, {elapsed:.2f} s)",
@@ -560,7 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="network JSON -> CRN text")
     p.add_argument("network", help="network file (deepcrn-network JSON)")
-    p.add_argument("-o", "--output", help="CRN text file to write (default: stdout)")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="CRN file to write: text, or the binary companion when it ends in .npz (default: text on stdout)",
+    )
     p.add_argument(
         "--form",
         choices=FORMS,
