@@ -48,10 +48,11 @@ import scipy.sparse as sp
 
 from ..analysis import check_rate_independent, circuit_class, reaction_levels
 from ..crn import CRN
-from ..errors import CircuitError
-from ..io_map import check_finite, input_values
+from ..errors import CircuitError, DataError
+from ..io_map import MAX_COUNT, check_finite, input_values
 
 EXACT_LIMIT = 2.0**53  # float64 holds every integer below this exactly
+_FLOAT_EXACT = 2.0**52  # sums bounded by this are exact in float64, with margin for the bound's own rounding
 CHUNK = 65_536  # examples per block: bounds memory to CHUNK * (widest layer) * 8 bytes
 
 
@@ -142,32 +143,88 @@ class ReluCircuit:
             out[start : start + CHUNK] = self._apply(self.output, sources, len(part)) / self.scale
         return check_finite(out, "the outputs")
 
+    def evaluate_counts(self, counts: np.ndarray) -> np.ndarray:
+        """``count(O+) - count(O-)`` at the equilibrium, int64 ``(batch, n_outputs)``, given each
+        input's count ``rint(N * (x - offset))``, int64 ``(batch, n_inputs)``, for a circuit derived
+        with ``integer_constants`` from a CRN whose initial amounts are molecule counts and whose
+        input species declare no initial amount (so that each rail's count is ``max(+-count, 0)``).
+
+        Exact integer arithmetic: each weighted sum runs in float64 where every partial sum is
+        bounded below 2**52, else in int64; a :class:`~deepcrn.errors.DataError` where a sum could
+        pass :data:`~deepcrn.io_map.MAX_COUNT`."""
+        counts = np.atleast_2d(np.asarray(counts, dtype=np.int64))
+        out = np.empty((len(counts), len(self.crn.outputs)), dtype=np.int64)
+        for start in range(0, len(counts), CHUNK):
+            part = counts[start : start + CHUNK]
+            block = np.empty((len(part), len(self.input_columns)), dtype=np.int64)
+            for c, (k, kind) in enumerate(self.input_columns):
+                v = part[:, k]
+                block[:, c] = v if kind == 0 else np.maximum(v if kind == 1 else -v, 0)
+            sources = [block]
+            for stage in self.layers:
+                sources.append(np.maximum(self._apply_exact(stage, sources, len(part)), 0))
+            out[start : start + CHUNK] = self._apply_exact(self.output, sources, len(part))
+        return out
+
+    @staticmethod
+    def _apply_exact(stage: Stage, sources: list[np.ndarray], n: int) -> np.ndarray:
+        reads = [
+            (sources[b.source] if b.columns is None else sources[b.source][:, b.columns], b.weights)
+            for b in stage.blocks
+        ]
+        bound = np.repeat(np.abs(stage.bias)[None, :], n, axis=0)
+        for src, w in reads:
+            bound += np.abs(src).astype(np.float64) @ np.abs(w)
+        top = float(bound.max(initial=0.0))
+        if top < _FLOAT_EXACT:
+            acc = np.repeat(stage.bias[None, :], n, axis=0)
+            for src, w in reads:
+                acc += src.astype(np.float64) @ w
+            return acc.astype(np.int64)
+        if not top < MAX_COUNT:
+            raise DataError(
+                f"a weighted sum of molecule counts could reach {top:.3g}, more than the {MAX_COUNT:.3g} that exact "
+                "integer (int64) arithmetic can hold; use fewer molecules per unit"
+            )
+        total = np.repeat(stage.bias.astype(np.int64)[None, :], n, axis=0)
+        for src, w in reads:
+            total += src @ w.astype(np.int64)
+        return total
+
 
 def _rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
     return matrix[rows] if rows else sp.csr_matrix((0, matrix.shape[1]))
 
 
-def _inexact(values: np.ndarray) -> bool:
-    """Whether integer coefficients (every column but the constants' column 0) reach 2**53."""
-    return values.shape[1] > 1 and values.shape[0] > 0 and float(np.abs(values[:, 1:]).max()) >= EXACT_LIMIT
+def _inexact(values: np.ndarray, first: int = 1) -> bool:
+    """Whether integer coefficients (columns from ``first``: 1 leaves out the constants' column
+    0) reach 2**53."""
+    return values.shape[1] > first and values.shape[0] > 0 and float(np.abs(values[:, first:]).max()) >= EXACT_LIMIT
 
 
-def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str) -> np.ndarray:
-    """``a @ b`` for integer-valued ``a`` and ``b`` (column 0 of ``b`` excepted: constants),
-    refusing when a partial sum could leave float64's exact integers."""
-    bound = abs(a) @ np.abs(b[:, 1:])
+def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str, first: int = 1) -> np.ndarray:
+    """``a @ b`` for integer-valued ``a`` and ``b`` (columns of ``b`` before ``first`` excepted:
+    constants), refusing when a partial sum could leave float64's exact integers."""
+    bound = abs(a) @ np.abs(b[:, first:])
     if bound.size and float(np.max(bound)) >= EXACT_LIMIT:
         raise CircuitError(f"{what}: coefficients exceed 2**53, so the algebra would not be exact")
     return np.asarray(a @ b)
 
 
-def relu_circuit(crn: CRN) -> ReluCircuit:
+def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     """The ReLU circuit of ``crn``'s equilibrium outputs (module docstring).
+
+    ``integer_constants``: the CRN's initial amounts are whole numbers (molecule counts), and
+    the biases must stay exact integers too (a :class:`~deepcrn.errors.CircuitError` when they
+    would pass 2**53), so that :meth:`ReluCircuit.evaluate_counts` is exact.
 
     Raises :class:`~deepcrn.errors.CRNError` if the CRN's final state depends on its rates and
     :class:`~deepcrn.errors.CircuitError` if it has a reaction outside the circuit's class.
     """
+    first = 0 if integer_constants else 1
     check_rate_independent(crn)
+    if integer_constants and any(v >= EXACT_LIMIT for v in crn.init.values()):
+        raise CircuitError("initial amounts reach 2**53, so the algebra on them would not be exact")
     reason = circuit_class(crn)
     if reason is not None:
         raise CircuitError(reason)
@@ -230,14 +287,14 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     dense_extent = extent.toarray()
     # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
     for what, values in (("extent", dense_extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
-        if _inexact(values):
+        if _inexact(values, first):
             raise CircuitError(f"{what} coefficients exceed 2**53, so the algebra would not be exact")
 
     net_change = (produced - consumed).tocsr()
     pos = [index[o.pos] for o in crn.outputs]
     neg = [index[o.neg] for o in crn.outputs]
     final = (start([o.pos for o in crn.outputs]) - start([o.neg for o in crn.outputs])).toarray()
-    final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs")
+    final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs", first)
 
     # Group the min reactions by depth among min reactions (1 + the deepest one whose extent
     # their reactants' amounts include): nodes of one layer are substituted together, since the
@@ -261,7 +318,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         rest[:, cols] = 0.0
         best = None
         for side, expr in ((0, a_expr), (1, b_expr)):
-            trial = rest + _exact_product(coef, expr[ks], "ReLU layer")
+            trial = rest + _exact_product(coef, expr[ks], "ReLU layer", first)
             trial[:, cols] = -coef
             terms = np.count_nonzero(trial[:, 1:])
             if best is None or terms < best[0]:
@@ -271,8 +328,10 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         table[readers] = trial
         if side == 1:  # the node reads b - a
             table[[n_out + k for k in ks]] *= -1.0
-        if _inexact(table[readers]):
+        if _inexact(table[readers], first):
             raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
+    if _inexact(table, first):
+        raise CircuitError("circuit weights or biases exceed 2**53, so the algebra would not be exact")
 
     groups = live_groups(table, n_out, n0, layers)
     used_rows = list(range(n_out)) + [n_out + k for group in groups for k in group]
