@@ -38,8 +38,8 @@ import numpy as np
 from .crn import CRN, MAX_AMOUNT
 from .errors import DataError
 
-#: Largest molecule count integer arithmetic may reach: half of int64's range, so that a sum or
-#: difference of two counts never overflows.
+#: Largest molecule count integer arithmetic may reach: half of int64's range, so that the
+#: difference of two counts never overflows (sums are checked before they are formed).
 MAX_COUNT = 2**62
 
 #: Two class scores closer than this, relative to the example's largest score (at least 1), are a tie.

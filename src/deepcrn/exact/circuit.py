@@ -181,7 +181,7 @@ class ReluCircuit:
             for src, w in reads:
                 acc += src.astype(np.float64) @ w
             return acc.astype(np.int64)
-        if not top < MAX_COUNT:
+        if not top <= MAX_COUNT:
             raise DataError(
                 f"a weighted sum of molecule counts could reach {top:.3g}, more than the {MAX_COUNT:.3g} that exact "
                 "integer (int64) arithmetic can hold; use fewer molecules per unit"

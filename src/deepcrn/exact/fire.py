@@ -184,7 +184,7 @@ class FiringPlan:
         top = held.astype(np.float64) + made
         if float(top.max(initial=0.0)) < _FLOAT_EXACT:
             return np.rint(made).astype(np.int64)
-        if not float(top.max(initial=0.0)) < MAX_COUNT:
+        if not float(top.max(initial=0.0)) <= MAX_COUNT:
             row, col = (int(v) for v in np.unravel_index(int(np.argmax(top)), top.shape))
             name = self.crn.species[int(self.tracked[level.span.start + row])]
             raise DataError(
