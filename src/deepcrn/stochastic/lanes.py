@@ -44,7 +44,7 @@ import numpy as np
 EPS = 0.05  # a window's arrivals add at most this fraction to each reactant's count
 WINDOW = 16  # arrivals looked at per block
 M_MIN, M_START, M_MAX = 4, 16, 256  # candidates per block (adapted to how many fit a window)
-PAIR_MAX = 256  # candidates per block of the per-molecule scheme
+PAIR_MAX = 1024  # candidates per block of the per-molecule scheme
 TAIL_BLOCK = 2**20  # tails are drawn in padded pieces of about this many holding times
 
 
@@ -366,18 +366,19 @@ class Lanes:
         weight = np.concatenate([np.zeros((a, n_c), dtype=np.int64), np.where(~is_a & in_win, w_inc, 0)], axis=1)
         running = np.cumsum(np.take_along_axis(weight, order, axis=1), axis=1)
         gained_b = running[order < n_c].reshape(a, n_c)  # candidates keep their order
-        cc = np.arange(cand.shape[1])
-        b_now = b0[:, None] + gained_b - cc[None, :]
-        miss = (rng.random(cand.shape) * b_bar[:, None] >= b_now) & (cc[None, :] < n_valid[:, None])
-        rejected = miss.any(axis=1)
-        n_acc = np.where(rejected, np.argmax(miss, axis=1), n_valid)
-        self._take(s, rows, cand, cc[None, :] < n_acc[:, None], n_acc)
-        # The block ends at the rejected candidate, at the last clock drawn, at the window's
-        # edge (taking in that arrival) or at t_max; or, when nothing bounds it, at its last firing.
+        cc = np.arange(n_c)
+        level = rng.random(cand.shape) * b_bar[:, None]
         bound = np.minimum(stop, horizon)
+        accepted, decided = self._pair_decide(cand, gained_b, b0, level, n_valid, clock)
+        n_acc = accepted.sum(axis=1)
+        self._take(s, rows, cand, accepted, n_acc)
+        # The block ends at its last decided candidate when a rejected molecule's next clock
+        # would ring before the others were decided, or when nothing else bounds it; else at
+        # the last clock drawn, at the window's edge (taking in that arrival) or at t_max.
+        rejected = decided < n_valid
         open_end = ~rejected & np.isinf(bound)
-        t_end = np.where(rejected, cand[lane, np.minimum(n_acc, cand.shape[1] - 1)], bound)
-        t_end = np.where(open_end, np.where(n_acc > 0, cand[lane, np.maximum(n_acc - 1, 0)], s.t[rows]), t_end)
+        last_decided = np.where(decided > 0, cand[lane, np.maximum(decided - 1, 0)], s.t[rows])
+        t_end = np.where(rejected | open_end, last_decided, bound)
         at_edge = ~rejected & ~open_end & (edge <= horizon) & (edge <= t_max)
         hit_max = ~rejected & ~open_end & ~at_edge & (t_max <= horizon)
         taken = ((w_time < t_end[:, None]) & (cols[None, :] < n_win[:, None])).sum(axis=1) + at_edge
@@ -391,6 +392,44 @@ class Lanes:
             could = (s.avail[rows[hr]] > 0).all(axis=1)
             done[rows[hr]] = True
             trunc[rows[hr]] = could | (new_p[hr] < end[hr])
+
+    def _pair_decide(
+        self,
+        cand: np.ndarray,
+        gained_b: np.ndarray,
+        b0: np.ndarray,
+        level: np.ndarray,
+        n_valid: np.ndarray,
+        clock: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which candidates fire in a per-molecule block (``(a, c)`` bool), and how many were
+        decided (``(a,)``, at most ``n_valid``). Candidate ``m`` fires when ``level[m] < b0 +
+        gained_b[m] - (firings before it)``, resolved by speculation. A rejected candidate's
+        molecule draws its next clock; the candidates before that rings still are each the first
+        clock of their molecule and are decided, the rest are left to the next block."""
+        a, c = cand.shape
+        cols = np.arange(c)
+        accepted = np.zeros((a, c), dtype=bool)
+        start = np.zeros(a, dtype=np.int64)
+        stop = n_valid.copy()
+        missed = np.zeros(a, dtype=np.int64)
+        while True:
+            live = np.flatnonzero(start < stop)
+            if not len(live):
+                return accepted, stop
+            st, sp_ = start[live], stop[live]
+            ahead = (cols[None, :] >= st[:, None]) & (cols[None, :] < sp_[:, None])
+            fired_before = cols[None, :] - missed[live][:, None]  # speculatively, all since the last miss fired
+            miss = ahead & (level[live] >= b0[live][:, None] + gained_b[live] - fired_before)
+            has = miss.any(axis=1)
+            first = np.where(has, np.argmax(miss, axis=1), sp_)
+            accepted[live] |= ahead & (cols[None, :] < first[:, None])
+            start[live] = np.where(has, first + 1, sp_)
+            hit = live[has]
+            if len(hit):
+                ring = cand[hit, first[has]] + self.rng.standard_exponential(len(hit)) / clock[hit]
+                stop[hit] = np.minimum(stop[hit], (cand[hit] < ring[:, None]).sum(axis=1))
+                missed[hit] += 1
 
     def _decide(
         self,
