@@ -4,15 +4,26 @@ reaction in one example), given when molecules of their reactants arrive.
 A lane's propensity ``a(t) = c * prod_q n_q (n_q - 1) ... (n_q - k_q + 1)`` depends on its
 reactants' counts ``n_q``, which rise at arrivals (known in advance: earlier levels made them)
 and fall by ``nu_q`` at each of its own firings (``k_q``: reactant coefficient, ``nu_q``: net
-consumption, 0 for a catalyst). Every lane is in one of three phases, each handled for all
-lanes at once:
+consumption, 0 for a catalyst). Every lane is in one of these phases, each handled for all
+lanes in it at once:
 
 - **short** of a reactant (``a = 0``): nothing can fire until enough molecules arrive, so the
   lane jumps to the first arrival after which it can (a binary search over cumulative arrivals).
 - **tail** (no arrivals left): the process is a pure death chain, so its holding times are
   independent, ``E_i / a(n - i nu)``, all drawn at once and summed.
-- **arrivals pending**: thinning (Lewis and Shedler) in blocks. A window ``[t, W)`` takes the
-  next arrivals while they add at most ``EPS`` of each reactant's count (``W``: the next
+- **arrivals pending, A + B -> ...** (two distinct reactants, coefficient 1, both consumed: every
+  ReLU node of a compiled CRN): one clock per molecule. The propensity ``c n_A n_B`` is the sum
+  of ``n_A`` per-molecule hazards ``c n_B(t)``, so each molecule of the scarcer reactant ``A``
+  rings at rate ``c n_B(t) <= c b_bar`` (``b_bar``: ``n_B`` plus what arrives in the window), and
+  a ring at ``tau`` fires with probability ``n_B(tau) / b_bar`` (thinning per molecule). A block
+  draws the first rings of the molecules present (order statistics: gaps ``E_i / ((n_A - i) c
+  b_bar)``) and of those arriving in the window, sorts them, and decides them in time order
+  speculatively (every earlier ring fired, until one does not; that molecule's next ring cuts
+  the block). Molecules of ``A`` arriving do not change any other's hazard, so a block spans
+  many arrivals: the window stops only after ``k ~ sqrt(2 n_B)`` molecules of either reactant,
+  which keeps ``b_bar`` within a few percent of ``n_B`` and most rings firing.
+- **arrivals pending, any other reaction**: thinning (Lewis and Shedler) in blocks. A window
+  ``[t, W)`` takes the next arrivals while they add at most ``EPS`` of each reactant's count (``W``: the next
   arrival after them), so ``a_bar = c prod_q ff(n_q + what arrives in the window, k_q)`` bounds
   the propensity there (arrivals only add, firings only remove). Candidates come from a Poisson
   process of rate ``a_bar``, ``M`` at a time; candidate ``m`` at time ``tau_m`` fires with
@@ -366,7 +377,6 @@ class Lanes:
         weight = np.concatenate([np.zeros((a, n_c), dtype=np.int64), np.where(~is_a & in_win, w_inc, 0)], axis=1)
         running = np.cumsum(np.take_along_axis(weight, order, axis=1), axis=1)
         gained_b = running[order < n_c].reshape(a, n_c)  # candidates keep their order
-        cc = np.arange(n_c)
         level = rng.random(cand.shape) * b_bar[:, None]
         bound = np.minimum(stop, horizon)
         accepted, decided = self._pair_decide(cand, gained_b, b0, level, n_valid, clock)

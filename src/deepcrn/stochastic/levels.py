@@ -46,7 +46,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..analysis import check_rate_independent, reaction_levels
 from ..crn import CRN
@@ -103,7 +102,7 @@ class LevelsEngine:
     """The levels engine for one CRN, ``N`` molecules per unit and rate constants ``rates``
     ``(n_reactions,)`` (module docstring). Build once, then :meth:`run` chunks of examples."""
 
-    def __init__(self, crn: CRN, molecules_per_unit: float, rates: np.ndarray, outputs_needed: bool = True) -> None:
+    def __init__(self, crn: CRN, molecules_per_unit: float, rates: np.ndarray) -> None:
         check_rate_independent(crn)
         self.crn = crn
         self.molecules_per_unit = float(molecules_per_unit)
@@ -135,7 +134,7 @@ class LevelsEngine:
                     self.last_use[p] = max(self.last_use[p], level_of[r])
         out = sorted({index[name] for name in crn.output_species})
         self.output_columns = np.array(out, dtype=np.int64)
-        touch = self.net[self.output_columns] if outputs_needed else sp.csr_matrix((0, len(crn.reactions)))
+        touch = self.net[self.output_columns]
         self.touches_output = np.zeros(len(crn.reactions), dtype=bool)
         self.touches_output[np.unique(touch.indices)] = True
         self.pieces = [(self._pieces(group, True), self._pieces(group, False)) for group in self.levels]

@@ -1,4 +1,11 @@
-"""What a stochastic simulation reports for a batch of examples (one trajectory each)."""
+"""What a stochastic simulation reports for a batch of examples (one trajectory each).
+
+>>> import numpy as np
+>>> res = SSAResult(np.array([[0.5]]), np.array([[50]]), np.array([3.2]), np.array([50]), np.array([False]),
+...                 100.0, np.ones(2), "levels", 0, t_max=3.2)
+>>> res.incomplete, res.report()["per_example"]
+([0], [{'example': 1, 'completed': False, 'completion_time': None, 'last_event_time': 3.2, 'events': 50}])
+"""
 
 from __future__ import annotations
 
