@@ -266,11 +266,8 @@ def bench_cell(
         if name == "rebop (sparse)" and events:
             rates["rebop"] = max(rates["rebop"], seconds / trajectories / events / len(crn.reactions))
     if args.gillespy2 and longest > 0:
-        per_traj = events * rates["rebop"] * len(crn.reactions)
-        if per_traj * args.trajectories > args.limit:
-            t = 1 if per_traj <= args.limit else 0
-        else:
-            t = min(args.trajectories, 50)
+        per_traj = events * rates["rebop"] * len(crn.reactions)  # about rebop's speed
+        t = int(min(50, args.trajectories, args.budget // max(per_traj, 1e-3)))
         if t:
             g = child(_gillespy2, case, n, t, 3 * longest, 7, timeout=args.limit * 3 + 600)
             if "error" in g:
@@ -291,7 +288,13 @@ def bench_cell(
                     }
                 )
         else:
-            rows.append({**base, "simulator": "GillesPy2 (SSACSolver)", "note": "skipped: too long (as rebop)"})
+            rows.append(
+                {
+                    **base,
+                    "simulator": "GillesPy2 (SSACSolver)",
+                    "note": f"skipped: about {per_traj:.3g} s per trajectory (estimated as rebop's), over the budget",
+                }
+            )
     return rows
 
 

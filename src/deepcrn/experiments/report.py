@@ -79,22 +79,30 @@ def plot_kinetics(
 
 
 def plot_counts(
-    n_values: Sequence[float], accuracy: Sequence[float], bound: Sequence[float], nn_accuracy: float, path: Path
+    n_values: Sequence[float],
+    accuracy: Sequence[float],
+    agreement: Sequence[float],
+    bound: Sequence[float],
+    nn_accuracy: float,
+    path: Path,
 ) -> None:
-    """CRN test accuracy at integer counts against molecules per unit (log axis), the network's
-    accuracy as a line; the proven rounding bound on a second axis."""
-    fig, axes = _figure(1, 1, (5.6, 3.6))
+    """CRN test accuracy and class agreement with the network at integer counts against
+    molecules per unit (log axis), the network's accuracy as a line; the proven rounding bound on
+    a second axis."""
+    fig, axes = _figure(1, 1, (5.8, 3.8))
     ax = axes[0, 0]
-    ax.plot(n_values, accuracy, "o-", color="tab:blue", label="CRN, integer counts (exact)")
-    ax.axhline(nn_accuracy, color="black", ls="--", lw=1, label=f"network ({nn_accuracy:.4f})")
-    ax.set(xscale="log", xlabel="molecules per unit of concentration N", ylabel="test accuracy")
+    ax.plot(n_values, accuracy, "o-", color="tab:blue", label="CRN test accuracy, integer counts")
+    ax.plot(n_values, agreement, "^-", color="tab:green", ms=4, label="CRN-network class agreement")
+    ax.axhline(nn_accuracy, color="black", ls="--", lw=1, label=f"network test accuracy ({nn_accuracy:.4f})")
+    low = min([*accuracy, *agreement, nn_accuracy])
+    ax.set(xscale="log", xlabel="molecules per unit of concentration N", ylim=(max(0.0, low - 0.02), 1.005))
     ax.set_title("How many molecules does the CRN need?")
     right = ax.twinx()
     right.plot(n_values, bound, "s:", color="tab:red", ms=4, label="proven rounding bound (output units)")
     right.set(yscale="log", ylabel="rounding bound")
     lines = ax.get_legend_handles_labels()
     more = right.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="lower right")
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 0.9))
     _save(fig, path)
 
 

@@ -398,11 +398,12 @@ def write_outputs(
         report.plot_counts(
             [c.N for c in metrics.counts],
             [c.accuracy for c in metrics.counts],
+            [c.agreement for c in metrics.counts],
             [c.rounding_bound for c in metrics.counts],
             metrics.nn_accuracy,
             out / "counts.png",
         )
-        plots.append(("Test accuracy at integer molecule counts (dashed: the network)", "counts.png"))
+        plots.append(("Accuracy at integer molecule counts (dashed: the network)", "counts.png"))
     if metrics.ssa is not None and counts.ssa_trajectories:
         report.plot_ssa(
             counts.ssa_trajectories,
