@@ -379,13 +379,14 @@ class Lanes:
         gained_b = running[order < n_c].reshape(a, n_c)  # candidates keep their order
         level = rng.random(cand.shape) * b_bar[:, None]
         bound = np.minimum(stop, horizon)
-        accepted, decided = self._pair_decide(cand, gained_b, b0, level, n_valid, clock)
+        accepted, decided, ring = self._pair_decide(cand, gained_b, b0, level, n_valid, clock)
         n_acc = accepted.sum(axis=1)
         self._take(s, rows, cand, accepted, n_acc)
         # The block ends at its last decided candidate when a rejected molecule's next clock
-        # would ring before the others were decided, or when nothing else bounds it; else at
-        # the last clock drawn, at the window's edge (taking in that arrival) or at t_max.
-        rejected = decided < n_valid
+        # rings before the block's bound (that ring must not be skipped), or when nothing else
+        # bounds it; else at the last clock drawn, at the window's edge (taking in that arrival)
+        # or at t_max.
+        rejected = ring < bound
         open_end = ~rejected & np.isinf(bound)
         last_decided = np.where(decided > 0, cand[lane, np.maximum(decided - 1, 0)], s.t[rows])
         t_end = np.where(rejected | open_end, last_decided, bound)
@@ -411,9 +412,10 @@ class Lanes:
         level: np.ndarray,
         n_valid: np.ndarray,
         clock: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Which candidates fire in a per-molecule block (``(a, c)`` bool), and how many were
-        decided (``(a,)``, at most ``n_valid``). Candidate ``m`` fires when ``level[m] < b0 +
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which candidates fire in a per-molecule block (``(a, c)`` bool), how many were
+        decided (``(a,)``, at most ``n_valid``) and the earliest next clock of a rejected molecule
+        (``(a,)``, inf when none was rejected). Candidate ``m`` fires when ``level[m] < b0 +
         gained_b[m] - (firings before it)``, resolved by speculation. A rejected candidate's
         molecule draws its next clock; the candidates before that rings still are each the first
         clock of their molecule and are decided, the rest are left to the next block."""
@@ -423,10 +425,11 @@ class Lanes:
         start = np.zeros(a, dtype=np.int64)
         stop = n_valid.copy()
         missed = np.zeros(a, dtype=np.int64)
+        earliest = np.full(a, np.inf)
         while True:
             live = np.flatnonzero(start < stop)
             if not len(live):
-                return accepted, stop
+                return accepted, stop, earliest
             st, sp_ = start[live], stop[live]
             ahead = (cols[None, :] >= st[:, None]) & (cols[None, :] < sp_[:, None])
             fired_before = cols[None, :] - missed[live][:, None]  # speculatively, all since the last miss fired
@@ -438,6 +441,7 @@ class Lanes:
             hit = live[has]
             if len(hit):
                 ring = cand[hit, first[has]] + self.rng.standard_exponential(len(hit)) / clock[hit]
+                earliest[hit] = np.minimum(earliest[hit], ring)
                 stop[hit] = np.minimum(stop[hit], (cand[hit] < ring[:, None]).sum(axis=1))
                 missed[hit] += 1
 

@@ -53,7 +53,7 @@ from ..io_map import initial_counts
 from .lanes import Arrivals, Lanes
 from .propensity import propensity_constants
 
-ARRIVALS_AT_ONCE = 10**7  # arrival events held at once (a level's lanes run in parts)
+ARRIVALS_AT_ONCE = 10**7  # arrival events (or molecules) held at once: a level's lanes run in parts
 
 
 @dataclass
@@ -231,7 +231,20 @@ class LevelsEngine:
         keep: np.ndarray,
     ) -> None:
         """Firing times of the level's ``X -> ...`` reactions: each molecule's arrival time plus
-        an independent Exp(k) holding time."""
+        an independent Exp(k) holding time; in parts whose molecules fit :data:`ARRIVALS_AT_ONCE`."""
+        for part, part_pieces in self._parts(group, pieces, fired, n0):
+            self._linear_part(part, part_pieces, n0, fired, rng, t_max, keep)
+
+    def _linear_part(
+        self,
+        group: list[int],
+        pieces: _Pieces,
+        n0: np.ndarray,
+        fired: dict[int, _Fired],
+        rng: np.random.Generator,
+        t_max: float,
+        keep: np.ndarray,
+    ) -> None:
         b = len(n0)
         n_lanes = len(group) * b
         times, inc, _, lane = self._gather(pieces, fired, b)
@@ -288,21 +301,34 @@ class LevelsEngine:
         t_max: float,
         keep: np.ndarray,
     ) -> None:
-        """Firing times of the level's other reactions (:mod:`.lanes`), in parts whose arrivals
-        fit :data:`ARRIVALS_AT_ONCE`."""
-        arriving = np.zeros(len(group))
+        """Firing times of the level's other reactions (:mod:`.lanes`), in parts whose arrival
+        events fit :data:`ARRIVALS_AT_ONCE`."""
+        for part, part_pieces in self._parts(group, pieces, fired, None):
+            self._run_lanes(part, part_pieces, n0, fired, rng, t_max, keep)
+
+    def _parts(
+        self, group: list[int], pieces: _Pieces, fired: dict[int, _Fired], n0: np.ndarray | None
+    ) -> list[tuple[list[int], _Pieces]]:
+        """``group`` cut into consecutive parts whose load fits :data:`ARRIVALS_AT_ONCE` (at least
+        one reaction each), with their pieces: the load is the arrival events or, given initial
+        counts ``n0``, the molecules (initial ones included) of each reaction's reactant."""
+        load = np.zeros(len(group))
         for k, prod in enumerate(pieces.producer.tolist()):
-            arriving[pieces.group[k]] += fired[prod].counts.sum()
+            load[pieces.group[k]] += fired[prod].counts.sum() * (1 if n0 is None else pieces.inc[k])
+        if n0 is not None:
+            load += n0[:, [self.slots[r][0][0] for r in group]].sum(axis=0)
+        parts = []
         start = 0
         while start < len(group):
-            stop, total = start + 1, arriving[start]
-            while stop < len(group) and total + arriving[stop] <= ARRIVALS_AT_ONCE:
-                total += arriving[stop]
+            stop, total = start + 1, load[start]
+            while stop < len(group) and total + load[stop] <= ARRIVALS_AT_ONCE:
+                total += load[stop]
                 stop += 1
             rows = (pieces.group >= start) & (pieces.group < stop)
             part = _Pieces(pieces.group[rows] - start, pieces.slot[rows], pieces.producer[rows], pieces.inc[rows])
-            self._run_lanes(group[start:stop], part, n0, fired, rng, t_max, keep)
+            parts.append((group[start:stop], part))
             start = stop
+        return parts
 
     def _run_lanes(
         self,
