@@ -21,7 +21,9 @@ nothing else: its leanest run that still gives the completion time); its final s
 on a second run with the same seed that also records the outputs (not timed). GillesPy2 reports
 states on a time grid only: it runs to ``t_end`` = 3 x the longest completion time ours saw and
 its final state is checked there; its build (compiling the model to C++) is timed apart.
-A cell whose estimated time per trajectory exceeds ``--limit`` seconds is skipped, and says so.
+A cell whose estimated time per trajectory exceeds ``--limit`` seconds is skipped, and says so
+(estimated from the same simulator's seconds per event on the same CRN at the N before, else
+from a prior); GillesPy2 runs where about ``--budget`` seconds allow.
 Two-sample KS tests (alpha 0.01) on 200 trajectories of the 4-8-3 reduced CRN at N = 100 compare
 completion times and the number of events by a fixed time, ours against rebop.
 """
@@ -193,7 +195,7 @@ def child(target: Any, *args: Any, timeout: float) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- driver
 def bench_cell(
-    case: dict[str, Any], n: float, rates: dict[str, float], args: argparse.Namespace
+    case: dict[str, Any], n: float, rates: dict[tuple[str, str, str], float], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     from deepcrn.analysis import stats
     from deepcrn.exact import evaluate, extents
@@ -213,8 +215,15 @@ def bench_cell(
     rows = []
     measured: dict[str, list[dict[str, Any]]] = {"deepcrn levels": [], "rebop (sparse)": []}
     plan: dict[str, int] = {}
-    for name, rate in (("deepcrn levels", rates["ours"]), ("rebop (sparse)", rates["rebop"] * len(crn.reactions))):
-        per_traj = events * rate + 0.002
+
+    def per_event(name: str) -> float:
+        """Seconds per event: measured on this CRN at a smaller N, else a rough prior (rebop's
+        cost per event grows with the number of reactions, as it recomputes every propensity)."""
+        prior = 2e-6 if name == "deepcrn levels" else 1e-7 + 8e-9 * len(crn.reactions)
+        return rates.get((case["label"], case["form"], name), prior)
+
+    for name in ("deepcrn levels", "rebop (sparse)"):
+        per_traj = events * per_event(name) + 0.002
         if per_traj > args.limit:
             rows.append(
                 {**base, "simulator": name, "note": f"skipped: about {per_traj:.3g} s per trajectory (estimated)"}
@@ -261,12 +270,10 @@ def bench_cell(
                 "note": "",
             }
         )
-        if name == "deepcrn levels" and events:
-            rates["ours"] = max(rates["ours"], seconds / trajectories / events)
-        if name == "rebop (sparse)" and events:
-            rates["rebop"] = max(rates["rebop"], seconds / trajectories / events / len(crn.reactions))
+        if events:
+            rates[(case["label"], case["form"], name)] = seconds / trajectories / events
     if args.gillespy2 and longest > 0:
-        per_traj = events * rates["rebop"] * len(crn.reactions)  # about rebop's speed
+        per_traj = 5 * events * per_event("rebop (sparse)")  # 2-8x rebop's time on the 4-8-3 CRNs
         t = int(min(50, args.trajectories, args.budget // max(per_traj, 1e-3)))
         if t:
             g = child(_gillespy2, case, n, t, 3 * longest, 7, timeout=args.limit * 3 + 600)
@@ -292,7 +299,7 @@ def bench_cell(
                 {
                     **base,
                     "simulator": "GillesPy2 (SSACSolver)",
-                    "note": f"skipped: about {per_traj:.3g} s per trajectory (estimated as rebop's), over the budget",
+                    "note": f"skipped: about {per_traj:.3g} s per trajectory (estimated), over the budget",
                 }
             )
     return rows
@@ -371,9 +378,9 @@ def main() -> None:
                 {"network": "trained", "path": args.mnist_network, "label": f"{shape} (trained MNIST)", "form": f}
                 for f in ("reduced", "full")
             ]
-    # seconds per event (ours) and per event and reaction (rebop): start from a guess, then the
-    # slowest rate measured so far (cells run from small to large), to decide what to skip
-    rates = {"ours": 2e-6, "rebop": 5e-9}
+    # seconds per event of each simulator on each CRN, measured at the N before (cells run from
+    # small to large N), to decide what to skip
+    rates: dict[tuple[str, str, str], float] = {}
     rows: list[dict[str, Any]] = []
     for case in cases:
         for n in case.get("extra_n", []) + ns:

@@ -157,38 +157,6 @@ class LevelsEngine:
     def _gather(
         self, pieces: _Pieces, fired: dict[int, _Fired], n_examples: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Arrival events of a level's lanes ``g * B + b``, grouped by lane (not sorted in time):
-        ``(time, molecules, slot, lane)``."""
-        b = n_examples
-        if len(pieces.group) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return np.zeros(0), empty, empty, empty
-        producers = np.unique(pieces.producer)
-        store_parts, base, offs = [], np.zeros(len(producers), dtype=np.int64), []
-        size = 0
-        for k, p in enumerate(producers.tolist()):
-            times = fired[p].times
-            assert times is not None, "firing times dropped while still needed"
-            store_parts.append(times)
-            base[k] = size
-            size += len(times)
-            offs.append(fired[p].offsets())
-        store = np.concatenate(store_parts) if store_parts else np.zeros(0)
-        off = np.stack(offs)  # (n_producers, B + 1)
-        row = np.searchsorted(producers, pieces.producer)
-        starts = (base[row][:, None] + off[row, :-1]).ravel()  # (pieces * B,)
-        lens = np.diff(off[row], axis=1).ravel()
-        lanes = (pieces.group[:, None] * b + np.arange(b)[None, :]).ravel()
-        order = np.argsort(lanes, kind="stable")
-        starts, lens, lanes = starts[order], lens[order], lanes[order]
-        idx = _ranges(starts, lens)
-        inc = np.repeat(np.repeat(pieces.inc, b)[order], lens)
-        slot = np.repeat(np.repeat(pieces.slot, b)[order], lens)
-        return store[idx], inc, slot, np.repeat(lanes, lens)
-
-    def _gather_sorted(
-        self, pieces: _Pieces, fired: dict[int, _Fired], n_examples: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Arrival events of a level's lanes ``g * B + b``, grouped by lane and in time order
         within each: ``(time, molecules, slot, lane)``. The producers' firings are put in time
         order once, then spread to the lanes they feed and grouped by lane with a stable sort,
@@ -351,7 +319,7 @@ class LevelsEngine:
             for q, (sp_, k, v) in enumerate(self.slots[r]):
                 species[g, q], coef[g, q], nu[g, q] = sp_, k, v
         init = np.where(coef[:, None, :] > 0, n0.T[species].transpose(0, 2, 1), 0).reshape(n_lanes, width)
-        arrivals = Arrivals.sorted(*self._gather_sorted(pieces, fired, b), n_lanes, width)
+        arrivals = Arrivals.sorted(*self._gather(pieces, fired, b), n_lanes, width)
         reactions = np.array(group, dtype=np.int64)
         lane_example = np.tile(np.arange(b), n_groups)
         record = np.repeat(keep[reactions], b) | (
