@@ -49,6 +49,10 @@ class Block:
     def produce(self, c: np.ndarray, extent: np.ndarray) -> None:
         c[self.rows] += self.matrix @ (extent if self.columns is None else extent[self.columns])
 
+    def plain(self) -> tuple[Block, ...]:
+        """The block as plain blocks (itself): for exact integer arithmetic."""
+        return (self,)
+
 
 @dataclass(frozen=True)
 class RailBlock:
@@ -68,6 +72,13 @@ class RailBlock:
         # Each rail's amount is a sum of non-negative terms; rounding must not make it negative.
         c[self.rows_p] += np.maximum(0.5 * (total + diff), 0.0)
         c[self.rows_n] += np.maximum(0.5 * (total - diff), 0.0)
+
+    def plain(self) -> tuple[Block, ...]:
+        """The same production as two plain blocks ``[A B]`` and ``[B A]`` over ``(u, v)``, for
+        exact integer arithmetic (no halving)."""
+        a, b = (self.plus + self.minus) / 2, (self.plus - self.minus) / 2
+        columns = np.concatenate([self.cols_u, self.cols_v])
+        return Block(self.rows_p, columns, np.hstack([a, b])), Block(self.rows_n, columns, np.hstack([b, a]))
 
 
 def rail_pairs(crn: CRN) -> dict[int, int]:
