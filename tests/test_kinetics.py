@@ -192,3 +192,29 @@ def test_amounts_far_from_one() -> None:
         assert res.converged[0] and abs(res.outputs[0, 0] - max(magnitude - 1, 0.0)) <= res.tolerance[0]
     with pytest.raises(SimulationError, match="scipy engine takes amounts up to 1e\\+08"):
         simulate(crn, np.array([[1e9]]), engine="scipy")
+
+
+def test_memory_bounded_chunks_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CRNs with many species integrate fewer examples at a time; each example's trajectory is
+    its own, so the results are the same as in one chunk."""
+    from deepcrn.kinetics import batched
+
+    from .strategies import random_network
+
+    net = random_network(np.random.default_rng(3), "ternary", [5, 12, 12, 3])
+    crn = compile_network(net, form="full")
+    x = np.random.default_rng(4).normal(size=(37, 5))
+    whole = simulate(crn, x, "random", seed=2, engine="batched", record=2)
+    n_tracked = len(batched.BatchedIntegrator(crn, whole.rates).plan.tracked)
+    monkeypatch.setattr(batched, "CHUNK_BYTES", 64 * n_tracked * 8)  # chunks of 8 examples
+    assert batched.chunk_size(n_tracked) == 8
+    parts = simulate(crn, x, "random", seed=2, engine="batched", record=2)
+    for field in ("outputs", "times", "steps", "converged"):
+        np.testing.assert_array_equal(getattr(parts, field), getattr(whole, field))
+    for (t1, v1), (t2, v2) in zip(parts.trajectories, whole.trajectories):
+        np.testing.assert_array_equal(t1, t2)
+        np.testing.assert_array_equal(v1, v2)
+    with pytest.raises(Exception, match="example 37 is NaN"):  # checked whole, not chunk by chunk
+        bad = x.copy()
+        bad[36, 0] = np.nan
+        simulate(crn, bad, "random", seed=2, engine="batched")

@@ -29,11 +29,21 @@ from ..analysis import circuit_class, rate_independence
 from ..crn import CRN
 from ..errors import SimulationError
 from ..exact.fire import FiringPlan
-from ..io_map import initial_state
+from ..io_map import initial_state, input_values
 from .result import KineticsResult
 from .stopping import Residual
 
-CHUNK = 2048
+CHUNK = 2048  #: most examples integrated together
+#: bytes the working arrays of one chunk may take (about 8 arrays of ``(tracked species, chunk)``
+#: float64): CRNs with many species (the DSD forms of large networks) integrate fewer at a time
+CHUNK_BYTES = 2**30
+
+
+def chunk_size(n_tracked: int) -> int:
+    """Examples integrated together for a CRN tracking ``n_tracked`` species (memory-bounded)."""
+    return int(max(8, min(CHUNK, CHUNK_BYTES // (64 * max(n_tracked, 1)))))
+
+
 RTOL, ATOL = 3e-2, 1e-2  # default local error control; ATOL is relative to tol (atol = ATOL * tol)
 
 
@@ -154,19 +164,26 @@ def simulate_batched(
     atol = ATOL * tol if atol is None else atol
     integ = BatchedIntegrator(crn, rates)
     rule = integ.rule
-    states = initial_state(crn, x)
-    batch = states.shape[0]
+    if x is not None:  # every input checked (shape, finite, range, bounds) before any work
+        input_values(crn, x)
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    tracked = integ.plan.tracked
+    first = initial_state(crn, None if x is None else x[:1])
+    batch = 1 if x is None else len(x)
     result = KineticsResult.empty(batch, len(crn.outputs), np.asarray(rates), "batched", "backward-euler", rule.name)
     n_rec = min(record, batch)
     traj_t: list[list[float]] = [[0.0] for _ in range(n_rec)]
     traj_v: list[list[np.ndarray]] = [
-        [integ.outputs(states[i, integ.plan.tracked][:, None])[:, 0]] for i in range(n_rec)
+        [integ.outputs(initial_state(crn, None if x is None else x[i : i + 1])[0, tracked][:, None])[:, 0]]
+        for i in range(n_rec)
     ]
     h0 = 1e-3 / float(np.max(rates, initial=1.0))
     bar = tqdm(total=batch, desc="ODE (batched)", unit="example", disable=not progress, leave=False)
-    for start in range(0, batch, CHUNK):
-        ids = np.arange(start, min(start + CHUNK, batch))
-        c = np.ascontiguousarray(states[ids][:, integ.plan.tracked].T)
+    chunk = chunk_size(len(tracked))
+    for start in range(0, batch, chunk):
+        ids = np.arange(start, min(start + chunk, batch))
+        states = first if x is None else initial_state(crn, x[ids])  # per chunk: memory
+        c = np.ascontiguousarray(states[:, tracked].T)
         scale = rule.scale(c)
         tol_b, atol_b = tol * scale, atol * scale
         t = np.zeros(len(ids))
