@@ -358,6 +358,9 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=900.0, help="skip cells above this many s/trajectory")
     parser.add_argument("--trajectories", type=int, default=200, help="most trajectories per simulator per cell")
     parser.add_argument("--mnist-network", default="runs/mnist/network.json", help="a trained MNIST network")
+    parser.add_argument(
+        "--cases", default="small,random,trained", help="CRNs: small (4-8-3), random (196-256-256-256-10), trained"
+    )
     parser.add_argument("--no-gillespy2", dest="gillespy2", action="store_false")
     parser.add_argument("--json", default=str(RESULTS / "ssa.json"))
     args = parser.parse_args()
@@ -365,14 +368,16 @@ def main() -> None:
         import gillespy2  # noqa: F401
     except ImportError:
         args.gillespy2 = False
-    cases = [{"network": "4-8-3", "label": "4-8-3", "form": f} for f in ("reduced", "full")]
+    which = set(args.cases.split(","))
+    cases = [{"network": "4-8-3", "label": "4-8-3", "form": f} for f in ("reduced", "full") if "small" in which]
     ns = [100.0, 1000.0] if args.quick else [100.0, 1000.0, 10000.0]
     if not args.quick:
-        cases += [
-            {"network": "196-256-256-256-10", "label": "196-256-256-256-10", "form": f, "extra_n": [1.0]}
-            for f in ("reduced", "full")
-        ]
-        if Path(args.mnist_network).exists():
+        if "random" in which:
+            cases += [
+                {"network": "196-256-256-256-10", "label": "196-256-256-256-10", "form": f, "extra_n": [1.0]}
+                for f in ("reduced", "full")
+            ]
+        if "trained" in which and Path(args.mnist_network).exists():
             from deepcrn.network import load_network
 
             shape = "-".join(map(str, load_network(args.mnist_network).shape))
