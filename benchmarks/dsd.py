@@ -43,14 +43,19 @@ def main() -> None:
     parser.add_argument(
         "--modular", default="2-4-2,4-3-3,2-8-2,4-8-3,10-8-4,196-64-10", help="shapes verified modularly"
     )
+    parser.add_argument("--shapes", help="only these shapes, e.g. 2-8-2,196-64-10 (default: all)")
     parser.add_argument("--simulate", type=int, default=3, help="examples simulated on the 2-4-2 design (0: none)")
     parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "dsd.json"))
     args = parser.parse_args()
     whole = set(filter(None, args.whole.split(",")))
     modular = set(filter(None, args.modular.split(",")))
     shapes = {"2-4-2": (2, 4, 2), "4-8-3": (4, 8, 3), **{f"{k} {shape_name(v)}": v for k, v in PAPER.items()}}
+    if args.shapes:
+        keep = set(args.shapes.split(","))
+        shapes = {label: shape for label, shape in shapes.items() if shape_name(shape) in keep}
     rows = []
     for label, shape in shapes.items():
+        print(f"{label} ...", file=sys.stderr, flush=True)
         net = ternary_network(shape, 0)
         row: dict[str, object] = {"network": label, "shape": shape_name(shape)}
         for form in ("full", "reduced", "dsd", "dsd-reduced"):
