@@ -104,6 +104,24 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(","))
+    bad = [k for k in kinds if k not in ("binary", "ternary", "integer")]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(f"expected weight kinds from binary,ternary,integer, got {text!r}")
+    return kinds
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 0,0.05, got {text!r}") from None
+    if any(not (math.isfinite(v) and v >= 0) for v in values):
+        raise argparse.ArgumentTypeError(f"values must be finite and >= 0, got {text!r}")
+    return values
+
+
 def _distinct_output(output: str | None, *inputs: str | None) -> None:
     """Refuse ``-o`` naming one of the command's input files (it would be overwritten)."""
     if output is None:
@@ -494,6 +512,55 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from .experiments.search import SearchOptions, run_search
+
+    try:
+        import distributed  # noqa: F401  (configures its loggers on import: quiet them after)
+    except ImportError:
+        pass  # run_search() says how to install it
+    _quiet_libraries(args.verbose)
+    result, summary = run_search(
+        SearchOptions(
+            task=args.task,
+            out=Path(args.out or f"runs/search-{args.task}"),
+            recipe=args.recipe,
+            seeds=args.seeds,
+            max_hidden=args.max_hidden,
+            kinds=args.weights,
+            sparsities=args.sparsity,
+            depths=args.depths,
+            epochs=args.epochs,
+            n_ode=args.ode_examples,
+            address=args.scheduler,
+            n_workers=args.workers,
+            progress=sys.stderr.isatty(),
+        )
+    )
+    paper = summary["paper"]
+    print(f"{args.task}: {len(result.rows)} networks, accuracy on {summary['evaluation_set']}")
+    print("| network | pruned | kind | sparsity | seed | accuracy | reactions | species | total products | ODE time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in result.rows:
+        if r["pareto_reactions"] or r["dominates_paper"]:
+            print(
+                f"| {r['hidden']} | {r['pruned_hidden']} | {r['weight_kind']} | {r['sparsity']:g} | {r['seed']} | "
+                f"{r['accuracy']:.4f} | {r['reactions']} | {r['species']} | {r['total_products']} | "
+                f"{r['ode_median_time']:.3g} |{' dominates the paper' if r['dominates_paper'] else ''}"
+            )
+    if paper is not None:
+        print(
+            f"the paper's {paper['network']}: accuracy {paper['accuracy']:.4f}, {paper['reactions']} reactions, "
+            f"{paper['total_products']} total products; {len(summary['dominating'])} networks dominate it"
+        )
+    proven = sum(bool(r["proven_equivalent"]) for r in result.rows)
+    print(
+        f"proven equivalent: {proven}/{len(result.rows)}; wrote {args.out or f'runs/search-{args.task}'}/ "
+        f"(pareto.csv, pareto.png, search.json, networks/) in {summary['seconds']:.1f} s"
+    )
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from ._io import atomic_dir
     from .experiments import report
@@ -733,6 +800,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=_count(1), help=argparse.SUPPRESS)
     p.add_argument("--test-subset", type=_count(1), help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("search", help="train a grid of small networks; Pareto front of accuracy against CRN cost")
+    p.add_argument("task", choices=tuple(name for name, task in TASKS.items() if task.space is not None))
+    p.add_argument("--recipe", choices=RECIPES, default="paper", help="data, evaluation set and training (paper)")
+    p.add_argument("--seeds", type=_count(1), default=5, help="seeds per architecture (default 5)")
+    p.add_argument("--max-hidden", type=_count(1), help="largest hidden width to try (default: the task's grid)")
+    p.add_argument("--depths", type=_widths, help="numbers of hidden layers, e.g. 1,2 (default 1)")
+    p.add_argument("--weights", type=_kinds, help="weight kinds, e.g. ternary,integer (default per task)")
+    p.add_argument("--sparsity", type=_numbers, help="L1 pressures on the latent weights, e.g. 0,0.05")
+    p.add_argument("--epochs", type=_count(1), help="training epochs (default: the recipe's)")
+    p.add_argument("--ode-examples", type=_count(0), default=10, help="evaluation examples simulated by ODE (10)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (default: local)")
+    p.add_argument("--workers", type=_count(1), default=2, help="workers of the local cluster (default 2)")
+    p.add_argument("--out", help="output folder (default runs/search-TASK), replaced as a whole")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("demo", help="compile the shipped example network and compare CRN and network")
     p.add_argument("--seed", type=_seed, default=0)

@@ -163,7 +163,6 @@ def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str) -> np.
     return np.asarray(a @ b)
 
 
-
 _DEEP = 200  # more levels than this: extents by one triangular solve instead of level by level
 _DENSE_LIMIT = 50_000_000  # largest dense (reactions x basis) table the circuit builds (400 MB)
 

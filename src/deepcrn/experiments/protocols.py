@@ -32,7 +32,6 @@ from .datasets import (
     Dataset,
     _need_dir,
     data_dir,
-    read_mnist_pair,
     read_virus_tables,
 )
 
@@ -87,7 +86,8 @@ def _index_list(data: dict[str, Any], key: str, n: int, path: Path) -> np.ndarra
         raise DataError(f"{path}: {key!r} must be a list of whole numbers")
     idx = np.asarray(values, dtype=np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise DataError(f"{path}: {key!r} holds index {int(idx.max() if idx.max() >= n else idx.min())}, outside 0-{n - 1}")
+        bad = int(idx.max() if idx.max() >= n else idx.min())
+        raise DataError(f"{path}: {key!r} holds index {bad}, outside 0-{n - 1}")
     if len(np.unique(idx)) != len(idx):
         raise DataError(f"{path}: {key!r} repeats an index")
     return idx

@@ -177,16 +177,23 @@ def train_config(task: Task, opts: RunOptions) -> Any:
     return TrainConfig(**settings, kind=opts.kind or "ternary", seed=opts.seed)
 
 
+def shift_bounds(task: Task, ds: Dataset, shift: bool | None) -> np.ndarray | None:
+    """The input lower bounds the input shift uses (None: no shift; ``shift`` None: the task's
+    default): the dataset's, widened where the test data dip below them, since a bound must hold
+    on every example evaluated."""
+    if not (task.shift if shift is None else shift):
+        return None
+    if ds.input_lower_bounds is None:
+        raise DataError(f"task {task.name} has no known input lower bounds; run it without --shift")
+    return np.minimum(ds.input_lower_bounds, ds.x_test.min(axis=0))
+
+
 def compile_stage(net: Network, task: Task, ds: Dataset, opts: RunOptions) -> Compiled:
     """Both forms, the reduced one with the input shift where it applies. A lower bound must
     hold on every example evaluated, so it is widened where the test data dip below it, and the
     network records the bounds it was compiled with."""
-    shift = task.shift if opts.shift is None else opts.shift
-    lows = None
-    if shift:
-        if ds.input_lower_bounds is None:
-            raise DataError(f"task {opts.task} has no known input lower bounds; run it without --shift")
-        lows = np.minimum(ds.input_lower_bounds, ds.x_test.min(axis=0))
+    lows = shift_bounds(task, ds, opts.shift)
+    if lows is not None:
         net = Network(net.layers, net.weight_kind, {**net.extra, "input_lower_bounds": [float(v) for v in lows]})
     start = time.perf_counter()
     crn = compile_network(net, "reduced", lows)

@@ -99,6 +99,18 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class SearchSpace:
+    """The grid ``deepcrn search`` trains by default: hidden ``widths`` (each repeated for every
+    number of hidden layers in ``depths``), weight ``kinds`` and ``sparsities`` (the weight of the
+    L1 pressure on latent weights)."""
+
+    widths: tuple[int, ...]
+    depths: tuple[int, ...] = (1,)
+    kinds: tuple[str, ...] = ("ternary", "integer")
+    sparsities: tuple[float, ...] = (0.0, 0.05)
+
+
+@dataclass(frozen=True)
 class Task:
     """A ``deepcrn run`` task: its recipes, whether its CRN shifts inputs, the paper's reference."""
 
@@ -107,6 +119,7 @@ class Task:
     shift: bool  # input shift by default (inputs with a known lower bound)
     recipes: Mapping[str, Recipe]
     reference: Reference | None = None
+    space: SearchSpace | None = None  # what ``deepcrn search`` tries
     needs_data: bool = True  # reads DEEPCRN_DATA (only IRIS ships with a package)
     options: frozenset[str] = field(init=False)
 
@@ -148,7 +161,13 @@ def _paper(faithful: Recipe, fix: str, **changes: Any) -> dict[str, Recipe]:
 # The authors' BinaryConnect settings shared by their four tasks: weights +-1 unscaled (H = 1),
 # Glorot learning-rate scale, no early stopping, the last epoch with the best validation accuracy,
 # partial batches skipped.
-_BC = {"fan_in_scale": False, "lr_scale": "glorot", "patience": None, "keep": "last-best", "drop_last": True}
+_BC: dict[str, Any] = {
+    "fan_in_scale": False,
+    "lr_scale": "glorot",
+    "patience": None,
+    "keep": "last-best",
+    "drop_last": True,
+}
 
 TASKS: dict[str, Task] = {
     task.name: task
@@ -177,6 +196,7 @@ TASKS: dict[str, Task] = {
                 ),
             },
             Reference("4-3-3", 0.98, "all 150 flowers (the training set)", "iris.wls", 9, 20, 44),
+            SearchSpace((1, 2, 3)),
             needs_data=False,
         ),
         Task(
@@ -191,6 +211,7 @@ TASKS: dict[str, Task] = {
                 ),
             },
             Reference("10-8-4", 0.98, "the paper's test split (104 samples)", "virus-ICML.wls", 18, 34, 167),
+            SearchSpace((4, 5, 6, 7, 8)),
         ),
         Task(
             "mnist",
@@ -224,6 +245,7 @@ TASKS: dict[str, Task] = {
                 ),
             },
             Reference("196-64-10", 0.93, "the paper's 100 test images", "mnist.wls", 260, 344, 55_666),
+            SearchSpace((16, 24, 32, 48, 64), kinds=("ternary",)),
         ),
         Task(
             "heart",
@@ -256,6 +278,7 @@ TASKS: dict[str, Task] = {
                 ),
             },
             Reference("2-8-2", 0.984, "all 255 pixels", "heart.wls", 12, 24, 60),
+            SearchSpace((3, 4, 5, 6, 7, 8)),
         ),
         Task(
             "pattern",
@@ -263,8 +286,15 @@ TASKS: dict[str, Task] = {
             False,
             {
                 "default": Recipe(
-                    _pattern, (64, 64), 1000, 32, 0.01, 0.0005, patience=300, options=frozenset({"image", "coordinates"})
-                )
+                    _pattern,
+                    (64, 64),
+                    1000,
+                    32,
+                    0.01,
+                    0.0005,
+                    patience=300,
+                    options=frozenset({"image", "coordinates"}),
+                )  # fmt: skip
             },
         ),
     )

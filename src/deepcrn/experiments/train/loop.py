@@ -125,7 +125,11 @@ def _optimizer(model: QuantMLP, config: TrainConfig) -> torch.optim.Adam:
 
 
 def _penalty(model: QuantMLP) -> torch.Tensor:
-    return sum((layer.weight.abs().mean() for layer in model.layers), torch.zeros(()))  # type: ignore[union-attr]
+    total = torch.zeros(())
+    for layer in model.layers:
+        assert isinstance(layer, QuantLinear)
+        total = total + layer.weight.abs().mean()
+    return total
 
 
 def train_network(
@@ -210,9 +214,7 @@ def _train(
         if config.keep == "last-best":
             better = val_acc >= best[0]
         else:
-            better = val_acc > best[0] or (
-                val_acc == best[0] and train_acc >= max(history["train_acc"][: best[1] + 1])
-            )
+            better = val_acc > best[0] or (val_acc == best[0] and train_acc >= max(history["train_acc"][: best[1] + 1]))
         if better:
             best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
         if config.patience is not None and epoch - best[1] >= config.patience:
