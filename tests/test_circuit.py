@@ -173,7 +173,7 @@ def test_deep_crns_take_the_triangular_solve_to_the_same_circuit(data: st.DataOb
 
 def test_a_long_chain() -> None:
     n = 5000
-    text = "input x = S0 - T0\noutput y = S{n} - T{n}\n".format(n=n)
+    text = f"input x = S0 - T0\noutput y = S{n} - T{n}\n"
     text += "".join(f"S{i} -> S{i + 1}\nT{i} -> T{i + 1}\n" for i in range(n))
     text += f"S{n} + T{n} -> Z\n"  # a min reaction: it takes as much from both rails, so y is still x
     crn = parse_crn(text)
