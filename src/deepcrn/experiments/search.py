@@ -227,6 +227,9 @@ class SearchOptions:
             raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
         if self.sparsities is not None and any(not (math.isfinite(s) and s >= 0) for s in self.sparsities):
             raise DataError(f"--sparsity values must be finite and >= 0, got {self.sparsities}")
+        if self.n_workers < 1:
+            raise DataError(f"--workers must be at least 1, got {self.n_workers}")
+        check_address(self.address, DataError)
 
 
 CSV_COLUMNS = (
