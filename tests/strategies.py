@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
 from deepcrn.network import Layer, Network
 
 
@@ -68,3 +69,64 @@ def magnitude(net: Network, x: np.ndarray) -> np.ndarray:
     for layer in net.layers:
         h = h @ np.abs(layer.effective_weights) + np.abs(layer.bias)
     return 1.0 + h
+
+
+@st.composite
+def random_crns(draw: st.DrawFn, general: bool = False) -> CRN:
+    """Non-competitive, feed-forward CRNs of linear and min reactions that no compiler wrote:
+    species made by several reactions, initial amounts anywhere, outputs on any species.
+    ``general``: also reactant coefficients of 2, three reactants and catalysts (a species a
+    reaction needs but gives back, which any number of reactions may share)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n_inputs = int(rng.integers(1, 4))
+    species: list[str] = []
+    inputs = []
+    for k in range(n_inputs):
+        if rng.random() < 0.7:
+            species += [f"X{k}p", f"X{k}n"]
+            inputs.append(InputSpec(f"x{k}", f"X{k}p", f"X{k}n", float(rng.choice([0.0, 0.5]))))
+        else:
+            species.append(f"X{k}")
+            inputs.append(InputSpec(f"x{k}", f"X{k}", None, -3.0))
+    pool = list(species)  # made or given, not yet consumed
+    shared: list[str] = []  # catalysts: never consumed, so never back in the pool
+    reactions = []
+    for _ in range(int(rng.integers(1, 12))):
+        if not pool:
+            break
+        arity = min(len(pool), int(rng.integers(1, 4 if general else 3)))
+        picks = rng.choice(len(pool), size=arity, replace=False)
+        reactants = [pool[int(i)] for i in picks]
+        pool = [s for s in pool if s not in reactants]
+        coefs = [int(rng.choice([1, 2])) if general else 1 for _ in reactants]
+        catalysts = []
+        if general and rng.random() < 0.4:
+            pick = rng.random()
+            if pick < 0.3 and pool:  # a species made upstream: it arrives while the reaction runs
+                catalysts.append(pool.pop(int(rng.integers(len(pool)))))
+            elif pick < 0.6 and shared:
+                catalysts.append(shared[int(rng.integers(len(shared)))])
+            else:
+                catalysts.append(f"C{len(species)}")
+                species.append(catalysts[-1])
+            shared.append(catalysts[-1])
+        products = [(c, 1) for c in catalysts]
+        for _ in range(int(rng.integers(0, 4))):
+            if pool and rng.random() < 0.4:
+                name = pool[int(rng.integers(len(pool)))]
+            else:
+                name = f"S{len(species)}"
+                species.append(name)
+                pool.append(name)
+            products.append((name, int(rng.integers(1, 4))))
+        reactions.append(Reaction(tuple(zip(reactants + catalysts, coefs + [1] * len(catalysts))), tuple(products)))
+    init = {s: float(rng.choice([0.0, 0.7, 2.0])) for s in species if not s.startswith("X") and rng.random() < 0.4}
+    init.update({s: float(rng.choice([0.0, 0.3, 1.0])) for s in species if s.startswith("C")})
+    outputs = []
+    for j in range(int(rng.integers(1, 3))):
+        pos, neg = rng.choice(len(species), size=2, replace=False) if len(species) > 1 else (0, 0)
+        if pos == neg:
+            species.append(f"Z{j}")
+            neg = len(species) - 1
+        outputs.append(OutputSpec(f"y{j}", species[int(pos)], species[int(neg)], float(rng.choice([1.0, 3.0]))))
+    return CRN(tuple(species), tuple(reactions), init, tuple(inputs), tuple(outputs))

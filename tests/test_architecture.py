@@ -11,10 +11,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "deepcrn"
 
 
 def test_core_modules_do_not_import_torch() -> None:
+    """Nor optional simulators (rebop) until they are used."""
     code = (
-        "import sys, deepcrn, deepcrn.compile, deepcrn.exact, deepcrn.kinetics, deepcrn.interop, deepcrn.cli,"
-        " deepcrn.verify, deepcrn.summary, deepcrn.interop.sbml, deepcrn.experiments.sweep, deepcrn.experiments.report\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sklearn', 'mlxtend'))\n"
+        "import sys, deepcrn, deepcrn.compile, deepcrn.exact, deepcrn.kinetics, deepcrn.stochastic, deepcrn.interop,"
+        " deepcrn.cli, deepcrn.verify, deepcrn.summary, deepcrn.interop.sbml, deepcrn.interop.rebop,"
+        " deepcrn.experiments.sweep, deepcrn.experiments.report\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sklearn', 'mlxtend', 'rebop', 'xarray'))\n"
         "assert not bad, bad"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

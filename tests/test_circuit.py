@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deepcrn.compile import compile_network
-from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
+from deepcrn.crn import CRN, Reaction
 from deepcrn.errors import CircuitError, CRNError, DataError, SimulationError
 from deepcrn.exact import FiringPlan, evaluate, evaluator, final_state, relu_circuit
 from deepcrn.exact.circuit import ReluCircuit
@@ -17,7 +17,7 @@ from deepcrn.interop.text import parse_crn
 from deepcrn.io_map import initial_state
 from deepcrn.network import Network
 
-from .strategies import inputs_for, magnitude, networks, random_network
+from .strategies import inputs_for, magnitude, networks, random_crns, random_network
 
 
 def forward_multiply_adds(net: Network) -> int:
@@ -86,51 +86,6 @@ def test_reactant_order_does_not_matter() -> None:
         np.testing.assert_allclose(circuit.evaluate(x), net.forward(x), rtol=1e-9, atol=1e-9)
         if flip.all():
             assert circuit.multiply_adds == relu_circuit(crn).multiply_adds
-
-
-@st.composite
-def random_crns(draw: st.DrawFn) -> CRN:
-    """Non-competitive, feed-forward CRNs of linear and min reactions that no compiler wrote:
-    species made by several reactions, initial amounts anywhere, outputs on any species."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    n_inputs = int(rng.integers(1, 4))
-    species: list[str] = []
-    inputs = []
-    for k in range(n_inputs):
-        if rng.random() < 0.7:
-            species += [f"X{k}p", f"X{k}n"]
-            inputs.append(InputSpec(f"x{k}", f"X{k}p", f"X{k}n", float(rng.choice([0.0, 0.5]))))
-        else:
-            species.append(f"X{k}")
-            inputs.append(InputSpec(f"x{k}", f"X{k}", None, -3.0))
-    pool = list(species)  # made or given, not yet consumed
-    reactions = []
-    for _ in range(int(rng.integers(1, 12))):
-        if not pool:
-            break
-        arity = min(len(pool), int(rng.integers(1, 3)))
-        picks = rng.choice(len(pool), size=arity, replace=False)
-        reactants = [pool[int(i)] for i in picks]
-        pool = [s for s in pool if s not in reactants]
-        products = []
-        for _ in range(int(rng.integers(0, 4))):
-            if pool and rng.random() < 0.4:
-                name = pool[int(rng.integers(len(pool)))]
-            else:
-                name = f"S{len(species)}"
-                species.append(name)
-                pool.append(name)
-            products.append((name, int(rng.integers(1, 4))))
-        reactions.append(Reaction(tuple((s, 1) for s in reactants), tuple(products)))
-    init = {s: float(rng.choice([0.0, 0.7, 2.0])) for s in species if not s.startswith("X") and rng.random() < 0.4}
-    outputs = []
-    for j in range(int(rng.integers(1, 3))):
-        pos, neg = rng.choice(len(species), size=2, replace=False) if len(species) > 1 else (0, 0)
-        if pos == neg:
-            species.append(f"Z{j}")
-            neg = len(species) - 1
-        outputs.append(OutputSpec(f"y{j}", species[int(pos)], species[int(neg)], float(rng.choice([1.0, 3.0]))))
-    return CRN(tuple(species), tuple(reactions), init, tuple(inputs), tuple(outputs))
 
 
 @given(st.data(), random_crns())

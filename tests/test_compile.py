@@ -106,7 +106,7 @@ def test_hand_built_construction_matches_design() -> None:
     )
     expected = parse_crn(
         """
-        species X0_p X0_n I1_0_p I1_0_n I1_1_p I1_1_n M1_0 Y1_0_p Y1_0_n M1_1 Y1_1_p Y1_1_n O0_p O0_n
+        species X0_p X0_n M1_0 M1_1 I1_0_p I1_0_n I1_1_p I1_1_n Y1_0_p Y1_0_n Y1_1_p Y1_1_n O0_p O0_n
         input x0 = X0_p - X0_n
         output y0 = O0_p - O0_n
         init I1_0_p = 0.5

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
-from .crn import CRN
+from .crn import CRN, ReactionTable
 from .errors import CRNError
 
 T = TypeVar("T")
@@ -280,19 +280,45 @@ def check_rate_independent(crn: CRN) -> None:
         raise CRNError(reason)
 
 
+def reactant_terms(crn: CRN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every reaction's reactants as arrays, in the order written: ``(indptr, species,
+    coefficients)``, reaction ``i``'s reactants being ``species[indptr[i]:indptr[i + 1]]``
+    (indices into ``crn.species``)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if isinstance(crn.reactions, ReactionTable):
+            r = crn.reactions.reactants
+            return r.indptr.astype(np.int64), r.indices.astype(np.int64), r.data.copy()
+        index = crn.index
+        sizes = [len(r.reactants) for r in crn.reactions]
+        indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        species = np.fromiter((index[n] for r in crn.reactions for n, _ in r.reactants), np.int64, int(indptr[-1]))
+        coefs = np.fromiter((c for r in crn.reactions for _, c in r.reactants), np.float64, int(indptr[-1]))
+        return indptr, species, coefs
+
+    return _memo(crn, "reactant_terms", compute)
+
+
 def circuit_class(crn: CRN) -> str | None:
     """None when every reaction is *linear* (``X -> ...``) or a *min* reaction (``A + B -> ...``,
     A != B), reactants with coefficient 1 and no catalysts: the class whose equilibrium is a
     ReLU circuit (:mod:`deepcrn.exact.circuit`) and that the batched integrator
     (:mod:`deepcrn.kinetics.batched`) steps in closed form. Else why not."""
-    for i, r in enumerate(crn.reactions):
-        products = {name for name, _ in r.products}
-        if len(r.reactants) > 2 or any(c != 1 or name in products for name, c in r.reactants):
-            return (
-                f"reaction {i + 1} ({r}) is not linear (one reactant) or a min reaction (two "
-                "reactants), each consumed with coefficient 1 and none a catalyst"
-            )
-    return None
+    indptr, _, coefs = reactant_terms(crn)
+    reactants, products = crn.stoichiometry
+    catalytic = np.diff((reactants.multiply(products)).tocsc().indptr) > 0
+    counts = np.diff(indptr)
+    heavy = np.zeros(len(counts), dtype=bool)
+    if len(coefs):
+        heavy = np.maximum.reduceat(np.append(coefs, 0.0), np.minimum(indptr[:-1], len(coefs)))[: len(counts)] > 1
+    bad = np.flatnonzero((counts > 2) | heavy | catalytic)
+    if not len(bad):
+        return None
+    i = int(bad[0])
+    return (
+        f"reaction {i + 1} ({crn.reactions[i]}) is not linear (one reactant) or a min reaction (two "
+        "reactants), each consumed with coefficient 1 and none a catalyst"
+    )
 
 
 # --------------------------------------------------------------------------- statistics

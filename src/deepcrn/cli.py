@@ -27,9 +27,10 @@ from .analysis import stats
 from .compile import DSD_FORMS, FORMS, compile_network
 from .crn import CRN
 from .errors import DeepCRNError
+from .interop.export import save_any_crn
 from .interop.load import load_any_crn
 from .interop.tables import format_csv, read_csv, write_csv
-from .interop.text import format_crn, save_crn
+from .interop.text import format_crn
 from .io_map import input_values
 from .network import load_network
 from .summary import describe, describe_text
@@ -136,6 +137,26 @@ def _inputs(path: str, names: Sequence[str]) -> np.ndarray:
     return read_csv(path, names=names)[1]
 
 
+def _molecules(text: str) -> float:
+    """``--molecules-per-unit N``: a finite number > 0 (checked here, so a bad value is one
+    ``deepcrn: error:`` line like every other user error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DeepCRNError(f"--molecules-per-unit expects a number of molecules per unit, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise DeepCRNError(f"--molecules-per-unit must be a finite number > 0, got {text}")
+    return value
+
+
+def _molecules_list(text: str) -> list[float]:
+    """A comma-separated list of ``--molecules-per-unit`` values, e.g. ``10,100,1000``."""
+    values = [_molecules(part.strip()) for part in text.split(",")]
+    if len(set(values)) != len(values):
+        raise DeepCRNError(f"--molecules-per-unit lists a value twice: {text}")
+    return sorted(values)
+
+
 # --------------------------------------------------------------------------- commands
 def cmd_compile(args: argparse.Namespace) -> int:
     _distinct_output(args.output, args.network)
@@ -156,7 +177,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         raise DeepCRNError(f"{args.network}: {err}") from err
     elapsed = time.perf_counter() - start
     if args.output:
-        save_crn(crn, args.output)
+        save_any_crn(crn, args.output)
         print(
             f"wrote {args.output}: {len(crn.species)} species, {len(crn.reactions)} reactions "
             f"({args.form} form, {elapsed:.2f} s)",
@@ -184,19 +205,47 @@ def dsd_comparison(sizes: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+def _check_engine(method: str, engine: str, engines: Sequence[str]) -> None:
+    if engine not in engines:
+        raise DeepCRNError(f"--engine {engine} does not apply to --method {method}, which takes {', '.join(engines)}")
+
+
+def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> tuple[np.ndarray, dict[str, object] | None]:
+    """Output values ``(batch, n_outputs)`` and, for ``--report``, what to write there."""
     from . import exact, kinetics
 
+    molecules = None if args.molecules_per_unit is None else _molecules(args.molecules_per_unit)
+    if molecules is None and args.method == "ssa":
+        raise DeepCRNError("--method ssa needs --molecules-per-unit N (molecules per unit of concentration)")
+    if molecules is not None and args.method == "ode":
+        raise DeepCRNError("--molecules-per-unit applies to --method exact or ssa, not to ode (concentrations)")
+    if args.report is not None and molecules is None:
+        raise DeepCRNError("--report describes integer-count runs: give --molecules-per-unit N")
+    if args.method == "ssa":
+        return _evaluate_ssa(crn, x, molecules or 0.0, args)
     if args.method == "exact":
-        if args.engine not in exact.ENGINES:
-            raise DeepCRNError(
-                f"--engine {args.engine} is a kinetics engine; --method exact takes {', '.join(exact.ENGINES)}"
-            )
-        return exact.evaluate(crn, x, engine=args.engine)
-    if args.engine not in kinetics.ENGINES:
-        raise DeepCRNError(
-            f"--engine {args.engine} is an exact engine; --method ode takes {', '.join(kinetics.ENGINES)}"
+        _check_engine("exact", args.engine, exact.ENGINES)
+        if molecules is None:
+            return exact.evaluate(crn, x, engine=args.engine), None
+        ev = exact.evaluator(crn, args.engine, molecules_per_unit=molecules)
+        y = ev.evaluate(x)
+        bound = exact.rounding_bound(crn, molecules)
+        seen = float(np.max(np.abs(y - exact.evaluate(crn, x)), initial=0.0))
+        print(
+            f"integer counts, {molecules:g} molecules per unit ({exact.engine_name(ev)} engine, exact integer "
+            f"arithmetic): proven rounding bound per output {', '.join(f'{v:.3g}' for v in bound)} "
+            f"(largest |count-based - real-valued| on these inputs: {seen:.3g})",
+            file=sys.stderr,
         )
+        report = {
+            "method": "exact",
+            "engine": exact.engine_name(ev),
+            "molecules_per_unit": molecules,
+            "rounding_bound": dict(zip(crn.output_names, bound.tolist())),
+        }
+        return y, report
+    _check_engine("ode", args.engine, kinetics.ENGINES)
+    t_max = 1e6 if args.t_max is None else args.t_max
     result = kinetics.simulate(
         crn,
         x,
@@ -205,13 +254,13 @@ def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
         solver=args.solver,
         seed=args.seed,
         tol=args.tol,
-        t_max=args.t_max,
+        t_max=t_max,
         progress=len(x) > 1 and sys.stderr.isatty(),
     )
     bad = result.not_converged
     if bad:
         print(
-            f"deepcrn: warning: {len(bad)} of {len(x)} examples did not converge by t={args.t_max:g} "
+            f"deepcrn: warning: {len(bad)} of {len(x)} examples did not converge by t={t_max:g} "
             f"(rows {', '.join(str(i + 1) for i in bad[:10])}{' ...' if len(bad) > 10 else ''})",
             file=sys.stderr,
         )
@@ -221,14 +270,65 @@ def _evaluate(crn: CRN, x: np.ndarray, args: argparse.Namespace) -> np.ndarray:
         f"stopping times {result.times.min():.3g}-{result.times.max():.3g}",
         file=sys.stderr,
     )
-    return result.outputs
+    return result.outputs, None
+
+
+def _rows(indices: Sequence[int]) -> str:
+    return ", ".join(str(i + 1) for i in indices[:10]) + (" ..." if len(indices) > 10 else "")
+
+
+def _evaluate_ssa(
+    crn: CRN, x: np.ndarray, molecules: float, args: argparse.Namespace
+) -> tuple[np.ndarray, dict[str, object]]:
+    from . import exact, stochastic
+
+    _check_engine("ssa", args.engine, stochastic.ENGINES)
+    res = stochastic.simulate(
+        crn,
+        x,
+        molecules,
+        rates=args.rates,
+        engine=args.engine,
+        seed=args.seed,
+        t_max=args.t_max,
+        max_events=args.max_events,
+        progress=len(x) > 1 and sys.stderr.isatty(),
+    )
+    done = res.completed
+    same = exact.evaluate(crn, x[done], molecules_per_unit=molecules) if done.any() else np.zeros((0, len(crn.outputs)))
+    n_same = int(np.sum(np.all(same == res.outputs[done], axis=1)))
+    if res.incomplete:
+        print(
+            f"deepcrn: warning: {len(res.incomplete)} of {len(x)} trajectories had not completed by t={args.t_max:g}; "
+            f"their outputs are the state at t={args.t_max:g} (rows {_rows(res.incomplete)})",
+            file=sys.stderr,
+        )
+    times = res.times[done]
+    span = (
+        f"completion times {times.min():.3g}-{times.max():.3g} (median {np.median(times):.3g}); " if len(times) else ""
+    )
+    print(
+        f"SSA ({res.engine} engine, exact in distribution; {molecules:g} molecules per unit, {args.rates} rates, seed "
+        f"{args.seed}): {int(done.sum())}/{len(x)} completed; {span}events {res.events.min()}-{res.events.max()}; "
+        f"{n_same}/{int(done.sum())} completed trajectories end exactly at the integer-count equilibrium; "
+        f"{res.seconds:.2f} s",
+        file=sys.stderr,
+    )
+    report = res.report()
+    report["rates"] = args.rates
+    return res.outputs, report
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     _distinct_output(args.output, args.crn, args.inputs)
+    _distinct_output(args.report, args.crn, args.inputs)
     crn = load_any_crn(args.crn)
     x = _inputs(args.inputs, crn.input_names)
-    y = _evaluate(crn, x, args)
+    y, report = _evaluate(crn, x, args)
+    if args.report is not None and report is not None:
+        from .experiments.report import write_json
+
+        write_json(Path(args.report), report)
     if args.output:
         write_csv(args.output, crn.output_names, y)
     else:
@@ -476,6 +576,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             coordinates=args.coordinates,
             cv_folds=args.cv_folds,
             progress=sys.stderr.isatty(),
+            molecules_per_unit=tuple(_molecules_list(args.molecules_per_unit)) if args.molecules_per_unit else (),
+            n_ssa=args.ssa_examples,
         )
     )
     ode = m.ode
@@ -508,6 +610,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print("  ODE: no examples simulated (--ode-examples 0)")
     print(f"  every input (symbolic): {'EQUIVALENT' if m.proven_equivalent else 'NOT PROVEN'}: {m.proof}")
+    for c in m.counts:
+        print(
+            f"  integer counts, N = {c.N:g} molecules per unit: CRN accuracy {c.accuracy:.4f}, agreement "
+            f"{c.agreement:.4f}, max |CRN - NN| {c.max_rounding_error:.3g} (proven bound {c.rounding_bound:.3g})"
+        )
+    if m.ssa is not None:
+        s = m.ssa
+        print(
+            f"  SSA at N = {s.N:g}, {len(s.examples)} test examples: {s.completed} completed, {s.equal_to_exact} equal "
+            f"to the integer-count equilibrium; completion times {', '.join(f'{t:.3g}' for t in s.completion_times)}"
+        )
     print(f"  wrote {out}/ (report.md, metrics.json, plots) in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -633,6 +746,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .interop.export import EXPORT_FORMATS
     from .kinetics import ENGINES as KINETICS_ENGINES
     from .kinetics import RATE_MODES, SOLVERS
+    from .stochastic import ENGINES as SSA_ENGINES
+    from .stochastic import MAX_EVENTS
 
     parser = _Parser(
         prog="deepcrn", description="Compile ReLU networks into rate-independent chemical reaction networks."
@@ -643,7 +758,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="network JSON -> CRN text")
     p.add_argument("network", help="network file (deepcrn-network JSON)")
-    p.add_argument("-o", "--output", help="CRN text file to write (default: stdout)")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="CRN file to write: text, or the binary companion when it ends in .npz (default: text on stdout)",
+    )
     p.add_argument(
         "--form",
         choices=FORMS,
@@ -661,30 +780,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_compile)
 
-    engines = sorted(set(EXACT_ENGINES) | set(KINETICS_ENGINES), key=(EXACT_ENGINES + KINETICS_ENGINES).index)
+    all_engines = EXACT_ENGINES + KINETICS_ENGINES + SSA_ENGINES
+    engines = sorted(set(all_engines), key=all_engines.index)
     p = sub.add_parser("evaluate", help="CRN outputs for a CSV of inputs")
     p.add_argument("crn", help="CRN text file (or SBML exported by deepcrn)")
     p.add_argument("--inputs", required=True, help=INPUTS_HELP)
-    p.add_argument("--method", choices=("exact", "ode"), default="exact", help="exact equilibrium or mass-action ODE")
+    p.add_argument(
+        "--method",
+        choices=("exact", "ode", "ssa"),
+        default="exact",
+        help="exact equilibrium, mass-action ODE, or stochastic simulation with molecule counts (ssa)",
+    )
     p.add_argument(
         "--engine",
         choices=engines,
         default="auto",
         help="exact: circuit (the ReLU circuit derived from the reactions), fire (fire the reactions level by "
         "level), auto (circuit when the CRN has one; default); ode: batched (every example at once), scipy "
-        "(one at a time, any CRN), auto (batched when the CRN qualifies)",
+        "(one at a time, any CRN), auto (batched when the CRN qualifies); ssa: levels (level by level, all "
+        "examples at once; auto), rebop (the rebop simulator, pip install 'deepcrn[ssa]')",
+    )
+    p.add_argument(
+        "--molecules-per-unit",
+        metavar="N",
+        help="integer molecule counts: rint(N * concentration) of every species (exact: the integer-count "
+        "equilibrium with its proven rounding bound; ssa: required)",
     )
     p.add_argument(
         "--rates",
         choices=RATE_MODES,
         default="given",
-        help="ODE rate constants: given (the file's, default 1), unit, random (log-uniform 0.1-10)",
+        help="ODE and SSA rate constants: given (the file's, default 1), unit, random (log-uniform 0.1-10)",
     )
-    p.add_argument("--seed", type=_seed, default=0, help="seed for --rates random (0 <= seed < 2**63)")
+    p.add_argument(
+        "--seed", type=_seed, default=0, help="seed for --rates random and the SSA trajectories (0 <= seed < 2**63)"
+    )
     p.add_argument(
         "--tol", type=_positive(1.0), default=1e-3, help="ODE stopping tolerance, relative to each example's outputs"
     )
-    p.add_argument("--t-max", type=_positive(1e100), default=1e6, help="ODE time limit (units of 1/k)")
+    p.add_argument(
+        "--t-max",
+        type=_positive(1e100),
+        help="time limit (units of 1/k): ODE default 1e6; SSA default none (every trajectory runs to completion)",
+    )
+    p.add_argument(
+        "--max-events",
+        type=_count(1),
+        default=MAX_EVENTS,
+        help=f"SSA: refuse a trajectory needing more reaction events (default {MAX_EVENTS:.0e})",
+    )
+    p.add_argument(
+        "--report",
+        metavar="RUN.json",
+        help="with --molecules-per-unit: JSON report (ssa: per example completion time, events, completed; "
+        "exact: the rounding bound per output)",
+    )
     p.add_argument("--solver", choices=SOLVERS, help="SciPy's method for --engine scipy (default BDF)")
     p.add_argument("-o", "--output", help="CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_evaluate)
@@ -766,6 +916,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), help="weight set (default ternary)")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
     p.add_argument("--ode-examples", type=_count(0), default=20, help="test examples simulated by ODE (default 20)")
+    p.add_argument(
+        "--molecules-per-unit",
+        metavar="N[,N...]",
+        help="also evaluate the CRN at integer molecule counts, N molecules per unit of concentration "
+        "(e.g. 10,100,1000,10000): test accuracy per N, and SSA of a few test examples",
+    )
+    p.add_argument(
+        "--ssa-examples",
+        type=_count(0),
+        default=3,
+        help="test examples simulated by SSA with molecule counts (default 3)",
+    )
     p.add_argument(
         "--shift",
         action=argparse.BooleanOptionalAction,

@@ -13,11 +13,14 @@ Example::
 
 Species names are deterministic: inputs ``X{i}_p``/``X{i}_n`` (``X{i}`` when shifted), hidden
 node ``j`` of layer ``l`` has ``I{l}_{j}_p``/``_n`` (its pre-activation), ``M{l}_{j}`` and
-``Y{l}_{j}_p``/``_n`` (its output); the outputs are ``O{j}_p``/``O{j}_n``.
+``Y{l}_{j}_p``/``_n`` (its output); the outputs are ``O{j}_p``/``O{j}_n``. Each layer lists its
+``M`` species first, then the ``I`` rails, then the ``Y`` rails, so that every reaction's terms,
+kept in species order, read as the construction writes them (``M + I- -> Y-``).
 
 Integer weights ``Z_l / d_l`` compile to coefficients ``|Z_l|`` with biases scaled by
 ``d_1 * ... * d_l``; each output declares the scale ``d_1 * ... * d_L`` so its value is the
-network's own output.
+network's own output. Compiled CRNs hold their reactions as arrays
+(:class:`~deepcrn.crn.ReactionTable`): a network with millions of weights compiles in seconds.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import scipy.sparse as sp
 
 from ._names import unique_identifiers
 from .analysis import check_rate_independent
-from .crn import CRN, InputSpec, OutputSpec, Reaction
+from .crn import CRN, MAX_COEFFICIENT, InputSpec, OutputSpec, ReactionTable
 from .errors import CRNError
 from .network import Network, check_lower_bounds
 from .split import split_products
@@ -62,31 +65,30 @@ def compile_network(
     if form in DSD_FORMS:
         base = compile_network(net, "full" if form == "dsd" else "reduced", input_lower_bounds)
         return split_products(base, max_products)
-    species: list[str] = []
-    init: dict[str, float] = {}
-    reactions: list[Reaction] = []
-    inputs: list[InputSpec] = []
     in_names = unique_identifiers(net.input_names, prefix="x")
     out_names = unique_identifiers(net.output_names, prefix="y")
-
     lows = None if input_lower_bounds is None else check_lower_bounds(input_lower_bounds, net.n_inputs)
 
-    # Upstream rails: list of (species, sign) feeding the next layer.
-    upstream: list[tuple[str, int]] = []
-    for i in range(net.n_inputs):
-        if lows is None:
-            pos, neg = f"X{i}_p", f"X{i}_n"
-            species += [pos, neg]
-            upstream += [(pos, 1), (neg, -1)]
-            inputs.append(InputSpec(in_names[i], pos, neg))
-        else:
-            name = f"X{i}"
-            species.append(name)
-            upstream.append((name, 1))
-            inputs.append(InputSpec(in_names[i], name, None, float(lows[i])))
+    species: list[str] = []
+    inputs: list[InputSpec] = []
+    if lows is None:
+        for i in range(net.n_inputs):
+            species += [f"X{i}_p", f"X{i}_n"]
+            inputs.append(InputSpec(in_names[i], f"X{i}_p", f"X{i}_n"))
+        upstream = np.arange(2 * net.n_inputs)  # species feeding the next layer's fan-outs ...
+        sign = np.tile([1, -1], net.n_inputs)  # ... the sign of the value each carries ...
+        node = np.repeat(np.arange(net.n_inputs), 2)  # ... and the node whose weights row applies
+    else:
+        for i in range(net.n_inputs):
+            species.append(f"X{i}")
+            inputs.append(InputSpec(in_names[i], f"X{i}", None, float(lows[i])))
+        upstream, sign, node = np.arange(net.n_inputs), np.ones(net.n_inputs, dtype=np.int64), np.arange(net.n_inputs)
 
+    init: dict[str, float] = {}
+    reactant_parts: list[tuple[np.ndarray, ...]] = []  # (reaction, species) entries, coefficient 1
+    product_parts: list[tuple[np.ndarray, ...]] = []  # (reaction, species, coefficient)
+    n_reactions = 0
     scale = 1.0
-    n_layers = len(net.layers)
     for depth, layer in enumerate(net.layers, start=1):
         scale *= layer.scale
         bias = layer.bias * scale
@@ -95,36 +97,54 @@ def compile_network(
             # depends on memory layout and threads, and the CRN must not depend on the machine.
             shift = np.array([math.fsum(col) for col in (lows[:, None] * layer.weights).T])
             bias = bias + shift * (scale / layer.scale)
-        last = depth == n_layers
-        pre = [(f"O{j}_p", f"O{j}_n") if last else (f"I{depth}_{j}_p", f"I{depth}_{j}_n") for j in range(layer.n_out)]
-        for p, n in pre:
-            species += [p, n]
-        for j, (p, n) in enumerate(pre):
-            if bias[j] > 0:
-                init[p] = float(bias[j])
-            elif bias[j] < 0:
-                init[n] = float(-bias[j])
-        # Fan-out: one reaction per upstream species.
-        z = layer.weights.astype(np.int64)
-        rows = len(upstream) // z.shape[0]  # rails per upstream node: 2 dual, 1 shifted
-        for k, (name, sign) in enumerate(upstream):
-            row = z[k // rows]
-            nz = np.flatnonzero(row)
-            if len(nz):
-                rails = (sign * row[nz] < 0).astype(np.int64).tolist()
-                products = tuple((pre[j][rail], c) for j, rail, c in zip(nz.tolist(), rails, np.abs(row[nz]).tolist()))
-                reactions.append(Reaction.trusted(((name, 1),), products))
+        last = depth == len(net.layers)
+        n = layer.n_out
+        # Species of this layer, in an order that lists every reaction's terms as written:
+        # M (hidden layers), then the pre-activation rails I+/I- (O+/O- for the outputs), then Y+/Y-.
+        m_base = len(species)
+        if not last:
+            species += [f"M{depth}_{j}" for j in range(n)]
+        pre_base = len(species)
+        stem = "O" if last else f"I{depth}_"
+        species += [f"{stem}{j}_{rail}" for j in range(n) for rail in ("p", "n")]
+        for j in range(n):
+            if bias[j] != 0:
+                init[species[pre_base + 2 * j + (bias[j] < 0)]] = float(abs(bias[j]))
+        # Fan-out: one reaction per upstream species with a non-zero weights row.
+        w = layer.weights.astype(np.int64)[node]  # (n_upstream, n_out)
+        fires = np.flatnonzero((w != 0).any(axis=1))
+        row, col = np.nonzero(w[fires])
+        coef = w[fires][row, col]
+        rail = (sign[fires][row] * coef < 0).astype(np.int64)
+        reactant_parts.append((n_reactions + np.arange(len(fires)), upstream[fires]))
+        product_parts.append((n_reactions + row, pre_base + 2 * col + rail, np.abs(coef)))
+        n_reactions += len(fires)
         if last:
             continue
-        upstream = []
-        for j, (p, n) in enumerate(pre):
-            m, yp, yn = f"M{depth}_{j}", f"Y{depth}_{j}_p", f"Y{depth}_{j}_n"
-            species += [m, yp, yn]
-            reactions.append(Reaction.trusted(((p, 1),), ((m, 1), (yp, 1))))
-            reactions.append(Reaction.trusted(((m, 1), (n, 1)), ((yn, 1),)))
-            upstream += [(yp, 1), (yn, -1)]
+        # Each ReLU node: I+ -> M + Y+ and M + I- -> Y-.
+        y_base = len(species)
+        species += [f"Y{depth}_{j}_{rail}" for j in range(n) for rail in ("p", "n")]
+        nodes = np.arange(n)
+        first, second = n_reactions + 2 * nodes, n_reactions + 2 * nodes + 1
+        reactant_parts += [(first, pre_base + 2 * nodes), (second, m_base + nodes), (second, pre_base + 2 * nodes + 1)]
+        ones = np.ones(n, dtype=np.int64)
+        product_parts += [
+            (first, m_base + nodes, ones),
+            (first, y_base + 2 * nodes, ones),
+            (second, y_base + 2 * nodes + 1, ones),
+        ]
+        n_reactions += 2 * n
+        upstream, sign, node = y_base + np.arange(2 * n), np.tile([1, -1], n), np.repeat(nodes, 2)
+
+    def matrix(parts: list[tuple[np.ndarray, ...]], with_data: bool) -> sp.csr_matrix:
+        rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        data = np.concatenate([p[2] for p in parts]) if with_data and parts else np.ones(len(rows))
+        return sp.csr_matrix((data.astype(np.float64), (rows, cols)), shape=(n_reactions, len(species)))
+
+    table = ReactionTable(species, matrix(reactant_parts, False), matrix(product_parts, True))
     outputs = tuple(OutputSpec(out_names[j], f"O{j}_p", f"O{j}_n", scale) for j in range(net.n_outputs))
-    crn = CRN(tuple(species), tuple(reactions), init, tuple(inputs), outputs)
+    crn = CRN(tuple(species), table, init, tuple(inputs), outputs)
     # The construction is non-competitive and feed-forward by design (the tests check it).
     return reduce(crn, check=False) if form == "reduced" else crn
 
@@ -144,69 +164,64 @@ def reduce(crn: CRN, *, check: bool = True) -> CRN:
     """
     if check:
         check_rate_independent(crn)
-    keep_names = crn.input_species | {s for o in crn.outputs for s in (o.pos, o.neg)}
-    removable: dict[str, int] = {}
-    for i, r in enumerate(crn.reactions):
-        if len(r.reactants) == 1 and r.reactants[0][1] == 1:
-            x = r.reactants[0][0]
-            if x not in keep_names and all(p != x for p, _ in r.products):
-                removable[x] = i
-    idx = crn.index
     n = len(crn.species)
-    removed = set(removable.values())
-    kept = [i for i in range(len(crn.reactions)) if i not in removed]
+    consumes, produces = (m.T.tocsr() for m in crn.stoichiometry)  # (reactions, species)
+    keep = np.zeros(n, dtype=bool)
+    keep[[crn.index[s] for s in crn.input_species | crn.output_species]] = True
+    # Removable: X -> P with X consumed once (coefficient 1), neither an input nor an output
+    # species, and not among its own products.
+    counts = np.diff(consumes.indptr)
+    first = consumes.indptr[:-1]
+    single = np.flatnonzero(counts == 1)
+    single = single[consumes.data[first[single]] == 1]
+    x = consumes.indices[first[single]]
+    marks = sp.csr_matrix((np.ones(len(single)), (single, x)), shape=produces.shape)
+    own = np.asarray(produces.multiply(marks).sum(axis=1)).ravel()[single] > 0
+    chosen = ~keep[x] & ~own
+    removed_rows, r_cols = single[chosen], x[chosen]
+    kept = np.setdiff1d(np.arange(len(crn.reactions)), removed_rows)
 
-    def product_matrix(rows: Sequence[int]) -> sp.csr_matrix:
-        terms = [crn.reactions[i].products for i in rows]
-        indptr = np.cumsum([0] + [len(t) for t in terms])
-        cols = [idx[name] for t in terms for name, _ in t]
-        data = [coef for t in terms for _, coef in t]
-        return sp.csr_matrix(
-            (np.array(data, dtype=np.int64), np.array(cols, dtype=np.int64), indptr), shape=(len(rows), n)
-        )
-
-    r_cols = np.array([idx[x] for x in removable], dtype=np.int64)
     is_removable = np.zeros(n, dtype=bool)
     is_removable[r_cols] = True
-    keep_mask = sp.diags((~is_removable).astype(np.int64), format="csr", dtype=np.int64)
-
-    a = product_matrix(list(removable.values()))  # |R| x n
+    keep_mask = sp.diags((~is_removable).astype(np.float64), format="csr")
+    # Float64 throughout: integers stay exact below 2**53, and an overflow shows as a value above it.
+    a = produces[removed_rows]  # |R| x n: what each removed reaction makes
     a_r = a[:, r_cols]  # |R| x |R|
     term = (a @ keep_mask).tocsr()
     expansion = term.copy()
-    for _ in range(len(removable)):
+    for _ in range(len(r_cols)):
         term = (a_r @ term).tocsr()
         if term.nnz == 0:
             break
+        if term.data.max() > MAX_COEFFICIENT:
+            raise CRNError("reduction overflows: product coefficients exceed 2**53")
         expansion = expansion + term
-    b = product_matrix(kept)
+    b = produces[kept]
     new_products = (b @ keep_mask + b[:, r_cols] @ expansion).tocsr()
     init = np.zeros(n)
     for name, value in crn.init.items():
-        init[idx[name]] = value
-    new_init = init * ~is_removable + np.asarray(init[r_cols] @ expansion.astype(np.float64)).ravel()
-    if new_products.nnz and new_products.data.max() > 2**53:
+        init[crn.index[name]] = value
+    new_init = init * ~is_removable + np.asarray(init[r_cols] @ expansion).ravel()
+    if new_products.nnz and new_products.data.max() > MAX_COEFFICIENT:
         raise CRNError("reduction overflows: product coefficients exceed 2**53")
 
-    consumed = {name for i in kept for name, _ in crn.reactions[i].reactants}
-    live = np.array([s in consumed or s in keep_names for s in crn.species])
-    new_products = (new_products @ sp.diags(live.astype(np.int64), format="csr", dtype=np.int64)).tocsr()
+    reactants = consumes[kept]
+    consumed = np.diff(reactants.tocsc().indptr) > 0
+    live = consumed | keep
+    new_products = (new_products @ sp.diags(live.astype(np.float64), format="csr")).tocsr()
     new_products.eliminate_zeros()
     new_init = np.where(live, new_init, 0.0)
+    used = keep | consumed | (np.diff(new_products.tocsc().indptr) > 0) | (new_init != 0)
+    cols = np.flatnonzero(used)
+    species = tuple(crn.species[c] for c in cols)
+    rates = _given_rates(crn)[kept]
+    table = ReactionTable(species, reactants[:, cols], new_products[:, cols], rates)
+    init_map = {crn.species[c]: float(new_init[c]) for c in cols if new_init[c] != 0}
+    return CRN(species, table, init_map, crn.inputs, crn.outputs)
 
-    new_products.sort_indices()
-    names = np.array(crn.species, dtype=object)
-    all_names = names[new_products.indices].tolist()
-    all_coefs = new_products.data.tolist()
-    reactions = []
-    for k, i in enumerate(kept):
-        lo, hi = new_products.indptr[k], new_products.indptr[k + 1]
-        products = tuple(zip(all_names[lo:hi], all_coefs[lo:hi]))
-        r = crn.reactions[i]
-        reactions.append(Reaction.trusted(r.reactants, products, r.rate))
-    used = set(keep_names) | consumed
-    used.update(crn.species[c] for c in np.unique(new_products.indices))
-    used.update(crn.species[c] for c in np.flatnonzero(new_init))
-    species = tuple(s for s in crn.species if s in used)
-    init_map = {crn.species[c]: float(new_init[c]) for c in np.flatnonzero(new_init) if crn.species[c] in used}
-    return CRN(species, tuple(reactions), init_map, crn.inputs, crn.outputs)
+
+def _given_rates(crn: CRN) -> np.ndarray:
+    """Each reaction's rate constant as written, NaN where unspecified."""
+    if isinstance(crn.reactions, ReactionTable):
+        return np.array(crn.reactions.rates)
+    return np.array([np.nan if r.rate is None else r.rate for r in crn.reactions])

@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -149,6 +149,120 @@ class Reaction:
         return f"{format_terms(self.reactants)} -> {format_terms(self.products)}"
 
 
+class ReactionTable(Sequence[Reaction]):
+    """Reactions held as arrays, for large CRNs: coefficient matrices ``reactants`` and
+    ``products`` of shape ``(n_reactions, n_species)`` (CSR, terms in species order) and rate
+    constants ``rates`` ``(n_reactions,)`` (NaN where unspecified).
+
+    It is a sequence of :class:`Reaction` (built on demand), equal to any sequence of the same
+    reactions, so code that reads reactions one by one works unchanged, while the engines read
+    the arrays (:attr:`CRN.stoichiometry`) without building a Python object per term. A CRN of
+    millions of product terms compiles and loads in seconds this way.
+    """
+
+    def __init__(
+        self,
+        species: Sequence[str] | np.ndarray,
+        reactants: sp.spmatrix,
+        products: sp.spmatrix,
+        rates: np.ndarray | None = None,
+    ) -> None:
+        self.species = np.asarray(list(species), dtype=object)
+        self.reactants = _coefficients(reactants, "reactant", len(self.species))
+        self.products = _coefficients(products, "product", len(self.species))
+        n = self.reactants.shape[0]
+        if self.products.shape[0] != n:
+            raise CRNError(f"{n} rows of reactants but {self.products.shape[0]} of products")
+        if n and np.diff(self.reactants.indptr).min() == 0:
+            i = int(np.argmin(np.diff(self.reactants.indptr)))
+            raise CRNError(f"reaction {i + 1} has no reactant (zero-order reactions never stop)")
+        values = np.full(n, np.nan) if rates is None else np.asarray(rates, dtype=np.float64).copy()
+        if values.shape != (n,):
+            raise CRNError(f"expected {n} rate constants, got shape {values.shape}")
+        given = ~np.isnan(values)
+        if not np.all(np.isfinite(values[given]) & (values[given] > 0) & (values[given] <= MAX_AMOUNT)):
+            raise CRNError(f"rate constants must be finite, > 0 and at most {MAX_AMOUNT:g}")
+        values.setflags(write=False)
+        self.rates = values
+
+    def __len__(self) -> int:
+        return int(self.reactants.shape[0])
+
+    def _side(self, matrix: sp.csr_matrix, i: int) -> tuple[Term, ...]:
+        lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+        return tuple(zip(self.species[matrix.indices[lo:hi]].tolist(), matrix.data[lo:hi].astype(np.int64).tolist()))
+
+    @overload
+    def __getitem__(self, i: int) -> Reaction: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Reaction, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Reaction | tuple[Reaction, ...]:
+        if isinstance(i, slice):
+            return tuple(self[k] for k in range(*i.indices(len(self))))
+        k = int(i) + (len(self) if int(i) < 0 else 0)
+        if not 0 <= k < len(self):
+            raise IndexError(i)
+        rate = self.rates[k]
+        return Reaction.trusted(
+            self._side(self.reactants, k), self._side(self.products, k), None if np.isnan(rate) else float(rate)
+        )
+
+    def __iter__(self) -> Iterator[Reaction]:
+        return (self[k] for k in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ReactionTable):
+            return (
+                len(self) == len(other)
+                and np.array_equal(self.species, other.species)
+                and _same(self.reactants, other.reactants)
+                and _same(self.products, other.products)
+                and np.array_equal(self.rates, other.rates, equal_nan=True)
+            )
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((len(self), self.reactants.data.tobytes(), self.reactants.indices.tobytes(),
+                     self.products.data.tobytes(), self.products.indices.tobytes()))  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"ReactionTable({len(self)} reactions, {self.products.nnz} product terms)"
+
+    def rate_constants(self) -> np.ndarray:
+        return np.where(np.isnan(self.rates), 1.0, self.rates)
+
+    def with_rates(self, rates: np.ndarray) -> ReactionTable:
+        return ReactionTable(self.species, self.reactants, self.products, rates)
+
+
+def _coefficients(matrix: sp.spmatrix, side: str, n_species: int) -> sp.csr_matrix:
+    """``matrix`` as CSR with sorted terms and checked coefficients (whole numbers 1 to 2**53)."""
+    m = sp.csr_matrix(matrix, dtype=np.float64)
+    m.sum_duplicates()
+    m.eliminate_zeros()
+    m.sort_indices()
+    if m.shape[1] != n_species:
+        raise CRNError(f"{side} matrix has {m.shape[1]} columns for {n_species} species")
+    d = m.data
+    if d.size and not (np.all(d == np.floor(d)) and d.min() >= 1 and d.max() <= MAX_COEFFICIENT):
+        bad = d[(d != np.floor(d)) | (d < 1) | (d > MAX_COEFFICIENT)][0]
+        raise CRNError(f"{side} coefficient {bad!r} is not a whole number from 1 to 2**53")
+    return m
+
+
+def _same(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    return (
+        a.shape == b.shape
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """How input value ``x`` becomes initial concentrations.
@@ -206,7 +320,7 @@ class CRN:
     """
 
     species: tuple[str, ...]
-    reactions: tuple[Reaction, ...]
+    reactions: tuple[Reaction, ...] | ReactionTable
     init: Mapping[str, float] = field(default_factory=dict)
     inputs: tuple[InputSpec, ...] = ()
     outputs: tuple[OutputSpec, ...] = ()
@@ -228,11 +342,17 @@ class CRN:
             if name is not None and name not in known:
                 raise CRNError(f"{where} uses undeclared species {name}")
 
-        reactions = tuple(self.reactions)
-        for i, r in enumerate(reactions):
-            for name, _ in r.reactants + r.products:
-                if name not in known:
-                    need(name, f"reaction {i + 1} ({r})")
+        reactions: tuple[Reaction, ...] | ReactionTable
+        if isinstance(self.reactions, ReactionTable):
+            reactions = self.reactions
+            if tuple(reactions.species.tolist()) != species:
+                raise CRNError("the reaction table was built for other species (or another order)")
+        else:
+            reactions = tuple(self.reactions)
+            for i, r in enumerate(reactions):
+                for name, _ in r.reactants + r.products:
+                    if name not in known:
+                        need(name, f"reaction {i + 1} ({r})")
         init: dict[str, float] = {}
         for name, value in dict(self.init).items():
             need(name, "init")
@@ -286,6 +406,8 @@ class CRN:
 
     def rate_constants(self) -> np.ndarray:
         """Rate constant of each reaction (1 where unspecified), shape ``(n_reactions,)``."""
+        if isinstance(self.reactions, ReactionTable):
+            return self.reactions.rate_constants()
         return np.array([1.0 if r.rate is None else r.rate for r in self.reactions])
 
     def with_rates(self, rates: Sequence[float] | np.ndarray) -> CRN:
@@ -293,12 +415,16 @@ class CRN:
         values = np.asarray(rates, dtype=np.float64)
         if values.shape != (len(self.reactions),):
             raise CRNError(f"expected {len(self.reactions)} rate constants, got shape {values.shape}")
+        if isinstance(self.reactions, ReactionTable):
+            return replace(self, reactions=self.reactions.with_rates(values))
         reactions = tuple(replace(r, rate=float(k)) for r, k in zip(self.reactions, values))
         return replace(self, reactions=reactions)
 
     @cached_property
     def stoichiometry(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """``(reactants, products)``: coefficient matrices of shape ``(species, reactions)``."""
+        if isinstance(self.reactions, ReactionTable):
+            return self.reactions.reactants.T.tocsr(), self.reactions.products.T.tocsr()
         index, n = self.index, len(self.reactions)
 
         def side(sides: list[tuple[Term, ...]]) -> sp.csr_matrix:

@@ -6,6 +6,10 @@ concentrations -> output values -> classes. The one place these encodings are wr
   puts ``x - offset`` (which must be >= 0) on its one species. Encoded amounts add to the
   species' declared initial concentration.
 - An output is ``(pos - neg) / scale``.
+- With molecule counts (DESIGN section 9), ``N`` molecules per unit of concentration: every
+  species starts with ``rint(N * amount)`` molecules, ``amount`` being its declared initial
+  concentration plus what the inputs encode (summed first; ties round to even, as
+  :func:`numpy.rint`), and an output is ``(count(pos) - count(neg)) / (N * scale)``.
 - Classes are compared *tie-aware*: two outputs whose values are equal up to rounding are both
   the class of that example (:func:`agreement`), so no comparison depends on the machine's
   summation order.
@@ -21,6 +25,8 @@ Example::
     [[-1.5]]
     >>> agreement(np.array([[1.0, 1.0 + 1e-15, 0.0]]), np.array([[1.0, 1.0, 0.0]])).agree.tolist()
     [True]
+    >>> to_counts(np.array([[0.125, 1.5, 2.5]]), 2.0).tolist()
+    [[0, 3, 5]]
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ import numpy as np
 
 from .crn import CRN, MAX_AMOUNT
 from .errors import DataError
+
+#: Largest molecule count integer arithmetic may reach: half of int64's range, so that the
+#: difference of two counts never overflows (sums are checked before they are formed).
+MAX_COUNT = 2**62
 
 #: Two class scores closer than this, relative to the example's largest score (at least 1), are a tie.
 TIE_RTOL = 1e-9
@@ -110,6 +120,47 @@ def initial_state(crn: CRN, x: np.ndarray | None = None) -> np.ndarray:
     return state
 
 
+def check_molecules_per_unit(value: float) -> float:
+    """``value`` as a float if it is a usable number of molecules per unit of concentration
+    (finite and > 0), else a :class:`DataError`."""
+    try:
+        n = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"molecules per unit must be a number, got {value!r}") from None
+    if not (np.isfinite(n) and n > 0):
+        raise DataError(f"molecules per unit must be a finite number > 0, got {value!r}")
+    return n
+
+
+def to_counts(
+    amounts: np.ndarray, molecules_per_unit: float, labels: list[str] | None = None, first_example: int = 0
+) -> np.ndarray:
+    """Molecule counts ``rint(N * amounts)`` as int64, same shape as ``amounts``; a
+    :class:`DataError` naming the culprit (``labels``: one per last-axis column, e.g. ``"species
+    X0_p"``) when a count would pass :data:`MAX_COUNT`. ``amounts``: concentrations, already
+    summed (declared initial concentration plus the inputs' encoding); ``(batch, ...)`` rows are
+    examples ``first_example + 1, ...`` in messages."""
+    n = check_molecules_per_unit(molecules_per_unit)
+    scaled = np.rint(n * np.asarray(amounts, dtype=np.float64))
+    bad = ~(scaled <= MAX_COUNT)  # also catches inf and NaN
+    if bad.any():
+        where = np.argwhere(np.atleast_2d(bad))[0]
+        value = float(np.atleast_2d(scaled)[tuple(where)])
+        what = labels[int(where[-1])] if labels is not None else "a species"
+        example = f" of example {first_example + int(where[0]) + 1}" if np.ndim(amounts) == 2 else ""
+        raise DataError(
+            f"{n:g} molecules per unit give {what}{example} {value:.3g} molecules, more than the {MAX_COUNT:.3g} "
+            "that exact integer (int64) arithmetic can hold; use fewer molecules per unit"
+        )
+    return scaled.astype(np.int64)
+
+
+def initial_counts(crn: CRN, x: np.ndarray | None, molecules_per_unit: float) -> np.ndarray:
+    """Initial molecule counts, int64 ``(batch, n_species)``: :func:`to_counts` of
+    :func:`initial_state`."""
+    return to_counts(initial_state(crn, x), molecules_per_unit, [f"species {s}" for s in crn.species])
+
+
 def closed(crn: CRN, row: np.ndarray) -> CRN:
     """``crn`` with one example's inputs folded into its initial concentrations and the input
     declarations dropped: a closed CRN (nothing left to feed)."""
@@ -145,6 +196,17 @@ class OutputMap:
     def values_t(self, block: np.ndarray) -> np.ndarray:
         """Output values ``(n_outputs, batch)`` of a species-major block ``(n_columns, batch)``."""
         return (block[self.pos] - block[self.neg]) / self.scale[:, None]
+
+    def count_values(self, counts: np.ndarray, molecules_per_unit: float) -> np.ndarray:
+        """Output values ``(batch, n_outputs)`` of integer counts ``(batch, n_columns)``."""
+        st = np.atleast_2d(counts)
+        return count_output_values(st[:, self.pos] - st[:, self.neg], molecules_per_unit, self.scale)
+
+
+def count_output_values(difference: np.ndarray, molecules_per_unit: float, scale: np.ndarray) -> np.ndarray:
+    """Output values from ``count(pos) - count(neg)`` (int64, ``(batch, n_outputs)``):
+    ``difference / (N * scale)``, one float64 division, so equal counts give equal bits."""
+    return np.asarray(difference).astype(np.float64) / (float(molecules_per_unit) * np.asarray(scale))
 
 
 def output_values(crn: CRN, state: np.ndarray) -> np.ndarray:

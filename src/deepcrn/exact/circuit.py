@@ -48,12 +48,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve_triangular
 
-from ..analysis import check_rate_independent, circuit_class, reaction_levels
+from ..analysis import check_rate_independent, circuit_class, reactant_terms, reaction_levels
 from ..crn import CRN
-from ..errors import CircuitError
-from ..io_map import check_finite, input_values
+from ..errors import CircuitError, DataError
+from ..io_map import MAX_COUNT, check_finite, input_values
 
 EXACT_LIMIT = 2.0**53  # float64 holds every integer below this exactly
+_FLOAT_EXACT = 2.0**52  # sums bounded by this are exact in float64, with margin for the bound's own rounding
 CHUNK = 65_536  # examples per block: bounds memory to CHUNK * (widest layer) * 8 bytes
 
 
@@ -144,23 +145,78 @@ class ReluCircuit:
             out[start : start + CHUNK] = self._apply(self.output, sources, len(part)) / self.scale
         return check_finite(out, "the outputs")
 
+    def evaluate_counts(self, counts: np.ndarray) -> np.ndarray:
+        """``count(O+) - count(O-)`` at the equilibrium, int64 ``(batch, n_outputs)``, given each
+        input's count ``rint(N * (x - offset))``, int64 ``(batch, n_inputs)``, for a circuit derived
+        with ``integer_constants`` from a CRN whose initial amounts are molecule counts and whose
+        input species declare no initial amount (so that each rail's count is ``max(+-count, 0)``).
+
+        Exact integer arithmetic: each weighted sum runs in float64 where every partial sum is
+        bounded below 2**52, else in int64; a :class:`~deepcrn.errors.DataError` where a sum could
+        pass :data:`~deepcrn.io_map.MAX_COUNT`."""
+        counts = np.atleast_2d(np.asarray(counts, dtype=np.int64))
+        out = np.empty((len(counts), len(self.crn.outputs)), dtype=np.int64)
+        for start in range(0, len(counts), CHUNK):
+            part = counts[start : start + CHUNK]
+            block = np.empty((len(part), len(self.input_columns)), dtype=np.int64)
+            for c, (k, kind) in enumerate(self.input_columns):
+                v = part[:, k]
+                block[:, c] = v if kind == 0 else np.maximum(v if kind == 1 else -v, 0)
+            sources = [block]
+            for stage in self.layers:
+                sources.append(np.maximum(self._apply_exact(stage, sources, len(part)), 0))
+            out[start : start + CHUNK] = self._apply_exact(self.output, sources, len(part))
+        return out
+
+    @staticmethod
+    def _apply_exact(stage: Stage, sources: list[np.ndarray], n: int) -> np.ndarray:
+        reads = [
+            (sources[b.source] if b.columns is None else sources[b.source][:, b.columns], b.weights)
+            for b in stage.blocks
+        ]
+        bound = np.repeat(np.abs(stage.bias)[None, :], n, axis=0)
+        for src, w in reads:
+            bound += np.abs(src).astype(np.float64) @ np.abs(w)
+        top = float(bound.max(initial=0.0))
+        if top < _FLOAT_EXACT:
+            acc = np.repeat(stage.bias[None, :], n, axis=0)
+            for src, w in reads:
+                acc += src.astype(np.float64) @ w
+            return acc.astype(np.int64)
+        if not top <= MAX_COUNT:
+            raise DataError(
+                f"a weighted sum of molecule counts could reach {top:.3g}, more than the {MAX_COUNT:.3g} that exact "
+                "integer (int64) arithmetic can hold; use fewer molecules per unit"
+            )
+        total = np.repeat(stage.bias.astype(np.int64)[None, :], n, axis=0)
+        for src, w in reads:
+            total += src @ w.astype(np.int64)
+        return total
+
 
 def _rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
     return matrix[rows] if rows else sp.csr_matrix((0, matrix.shape[1]))
 
 
-def _inexact(values: np.ndarray) -> bool:
-    """Whether integer coefficients (every column but the constants' column 0) reach 2**53."""
-    return values.shape[1] > 1 and values.shape[0] > 0 and float(np.abs(values[:, 1:]).max()) >= EXACT_LIMIT
+def _inexact(values: np.ndarray | sp.spmatrix, first: int = 1) -> bool:
+    """Whether integer coefficients (columns from ``first``: 1 leaves out the constants' column
+    0) reach 2**53."""
+    if values.shape[1] <= first or values.shape[0] == 0:
+        return False
+    part = values[:, first:]
+    top = abs(part).max() if sp.issparse(part) else np.abs(part).max()
+    return float(top) >= EXACT_LIMIT
 
 
-def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray, what: str) -> np.ndarray:
-    """``a @ b`` for integer-valued ``a`` and ``b`` (column 0 of ``b`` excepted: constants),
-    refusing when a partial sum could leave float64's exact integers."""
-    bound = abs(a) @ np.abs(b[:, 1:])
-    if bound.size and float(np.max(bound)) >= EXACT_LIMIT:
+def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray | sp.spmatrix, what: str, first: int = 1) -> np.ndarray:
+    """``a @ b`` (dense) for integer-valued ``a`` and ``b`` (columns of ``b`` before ``first``
+    excepted: constants), refusing when a partial sum could leave float64's exact integers."""
+    bound = abs(a) @ abs(b[:, first:])
+    top = 0.0 if 0 in bound.shape else bound.max() if sp.issparse(bound) else np.max(bound)
+    if float(top) >= EXACT_LIMIT:
         raise CircuitError(f"{what}: coefficients exceed 2**53, so the algebra would not be exact")
-    return np.asarray(a @ b)
+    product = a @ b
+    return product.toarray() if sp.issparse(product) else np.asarray(product)
 
 
 _DEEP = 200  # more levels than this: extents by one triangular solve instead of level by level
@@ -168,69 +224,75 @@ _DENSE_LIMIT = 50_000_000  # largest dense (reactions x basis) table the circuit
 
 
 def _extents_by_level(
-    crn: CRN, levels: list[list[int]], kinds: list[int], start: Any, min_col: dict[int, int], n_basis: int
-) -> np.ndarray:
+    crn: CRN, levels: list[list[int]], kinds: np.ndarray, reactant: np.ndarray, start: Any, min_col: np.ndarray
+) -> sp.csr_matrix:
     """Every reaction's extent as an expression ``(n_reactions, n_basis)``, level by level with
     sparse matrices: a linear reaction's extent is its reactant's amount when it fires (initial
     amount plus what earlier reactions made), a min reaction's extent is its own column. Cheap
-    when levels are few (compiled networks), whatever their width."""
-    index, n_reactions = crn.index, len(crn.reactions)
+    when levels are few (compiled networks), whatever their width. ``reactant``: each
+    reaction's first reactant (species index); ``min_col``: each min reaction's basis column."""
+    n_reactions, n_basis = len(kinds), start(np.zeros(0, dtype=np.int64)).shape[1]
     _, produced = crn.stoichiometry
     extent = sp.csr_matrix((n_reactions, n_basis))
     for group in levels:
-        linear = [i for i in group if kinds[i] == 1]
-        level_mins = [i for i in group if kinds[i] == 2]
-        names = [crn.reactions[i].reactants[0][0] for i in linear]
-        amounts = start(names) + _rows(produced, [index[n] for n in names]) @ extent
+        members = np.asarray(group, dtype=np.int64)
+        linear, level_mins = members[kinds[members] == 1], members[kinds[members] == 2]
+        amounts = start(reactant[linear]) + produced[reactant[linear]] @ extent
         units = sp.csr_matrix(
-            (np.ones(len(level_mins)), (np.arange(len(level_mins)), [min_col[i] for i in level_mins])),
+            (np.ones(len(level_mins)), (np.arange(len(level_mins)), min_col[level_mins])),
             shape=(len(level_mins), n_basis),
         )
-        place = sp.csr_matrix(
-            (np.ones(len(group)), (linear + level_mins, np.arange(len(group)))), shape=(n_reactions, len(group))
-        )
+        order = np.concatenate([linear, level_mins])
+        place = sp.csr_matrix((np.ones(len(order)), (order, np.arange(len(order)))), shape=(n_reactions, len(order)))
         extent = (extent + place @ sp.vstack([amounts, units])).tocsr()
-    return extent.toarray()
+    return extent
 
 
 def _extents_by_solve(
-    crn: CRN, levels: list[list[int]], kinds: list[int], start: Any, min_col: dict[int, int], n_basis: int
-) -> np.ndarray:
+    crn: CRN, levels: list[list[int]], kinds: np.ndarray, reactant: np.ndarray, start: Any, min_col: np.ndarray
+) -> sp.csr_matrix:
     """The same extents from one sparse triangular solve, ``E = B + P E`` with reactions in
     topological order (``P``: what earlier reactions add to a linear reaction's reactant,
     ``B``: initial amounts, or a min reaction's own column): linear in the size of the CRN
     however deep it is (a chain of a million reactions)."""
-    index, n = crn.index, len(crn.reactions)
+    n = len(kinds)
     _, produced = crn.stoichiometry
-    linear = [i for i in range(n) if kinds[i] == 1]
-    mins = [i for i in range(n) if kinds[i] == 2]
-    names = [crn.reactions[i].reactants[0][0] for i in linear]
-    base = np.zeros((n, n_basis))
-    base[linear] = start(names).toarray()
-    base[mins, [min_col[i] for i in mins]] = 1.0
-    feeds = _rows(produced, [index[name] for name in names]).tocoo()  # (linear, reactions)
-    rows = np.asarray(linear, dtype=np.int64)[feeds.row]
-    p = sp.csr_matrix((feeds.data, (rows, feeds.col)), shape=(n, n))
+    linear, mins = np.flatnonzero(kinds == 1), np.flatnonzero(kinds == 2)
+    first = start(reactant[linear]).toarray()
+    base = np.zeros((n, first.shape[1]))
+    base[linear] = first
+    base[mins, min_col[mins]] = 1.0
+    feeds = produced[reactant[linear]].tocoo()  # (linear, reactions)
+    p = sp.csr_matrix((feeds.data, (linear[feeds.row], feeds.col)), shape=(n, n))
     order = np.concatenate([np.asarray(g, dtype=np.int64) for g in levels])
     lower = (sp.identity(n, format="csr") - p)[order][:, order].tocsr()
     solved = spsolve_triangular(lower, base[order], lower=True)
     extent = np.empty_like(solved)
     extent[order] = solved
-    return extent
+    return sp.csr_matrix(extent)
 
 
-def relu_circuit(crn: CRN) -> ReluCircuit:
+def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     """The ReLU circuit of ``crn``'s equilibrium outputs (module docstring).
+
+    ``integer_constants``: the CRN's initial amounts are whole numbers (molecule counts), and
+    the biases must stay exact integers too (a :class:`~deepcrn.errors.CircuitError` when they
+    would pass 2**53), so that :meth:`ReluCircuit.evaluate_counts` is exact.
 
     Raises :class:`~deepcrn.errors.CRNError` if the CRN's final state depends on its rates and
     :class:`~deepcrn.errors.CircuitError` if it has a reaction outside the circuit's class.
     """
+    first = 0 if integer_constants else 1
     check_rate_independent(crn)
+    if integer_constants and any(v >= EXACT_LIMIT for v in crn.init.values()):
+        raise CircuitError("initial amounts reach 2**53, so the algebra on them would not be exact")
     reason = circuit_class(crn)
     if reason is not None:
         raise CircuitError(reason)
     index = crn.index
-    kinds = [len(r.reactants) for r in crn.reactions]  # 1: linear, 2: min
+    indptr, reactant_species, _ = reactant_terms(crn)
+    kinds = np.diff(indptr)  # 1: linear, 2: min
+    reactant = reactant_species[indptr[:-1]]  # each reaction's first reactant (as written)
 
     # Basis of every expression: a constant 1, the input species' encoded amounts, then one
     # column per min reaction (its extent, later its ReLU node).
@@ -240,17 +302,26 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         for name in (spec.pos, spec.neg):
             if name is not None:
                 input_cols[name] = 1 + len(input_cols)
-    mins = [i for i, k in enumerate(kinds) if k == 2]
+    mins = np.flatnonzero(kinds == 2).tolist()
     n0 = 1 + len(input_cols)
-    min_col = {r: n0 + k for k, r in enumerate(mins)}
+    min_col = np.zeros(n_reactions, dtype=np.int64)
+    min_col[mins] = n0 + np.arange(len(mins))
     n_basis = n0 + len(mins)
+    init_of = np.zeros(len(crn.species))
+    for name, value in crn.init.items():
+        init_of[index[name]] = value
+    input_of = np.zeros(len(crn.species), dtype=np.int64)  # basis column of each input species, or 0
+    for name, col in input_cols.items():
+        input_of[index[name]] = col
 
-    def start(names: list[str]) -> sp.csr_matrix:
-        """Initial amounts of ``names`` as expressions: init * 1 (+ the input's amount)."""
-        terms = [(k, 0, crn.init[name]) for k, name in enumerate(names) if name in crn.init]
-        terms += [(k, input_cols[name], 1.0) for k, name in enumerate(names) if name in input_cols]
-        rows, cols, vals = zip(*terms) if terms else ((), (), ())
-        return sp.csr_matrix((vals, (rows, cols)), shape=(len(names), n_basis))
+    def start(species: np.ndarray) -> sp.csr_matrix:
+        """Initial amounts of ``species`` (indices) as expressions: init * 1 (+ the input's amount)."""
+        k = np.arange(len(species))
+        has_init, has_input = init_of[species] != 0, input_of[species] > 0
+        rows = np.concatenate([k[has_init], k[has_input]])
+        cols = np.concatenate([np.zeros(int(has_init.sum()), dtype=np.int64), input_of[species][has_input]])
+        vals = np.concatenate([init_of[species][has_init], np.ones(int(has_input.sum()))])
+        return sp.csr_matrix((vals, (rows, cols)), shape=(len(species), n_basis))
 
     consumed, produced = crn.stoichiometry
 
@@ -263,27 +334,21 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
     levels = reaction_levels(crn)
     min_levels = [[i for i in group if kinds[i] == 2] for group in levels]
     min_levels = [group for group in min_levels if group]
-    if len(levels) > _DEEP:
-        dense_extent = _extents_by_solve(crn, levels, kinds, start, min_col, n_basis)
-    else:
-        dense_extent = _extents_by_level(crn, levels, kinds, start, min_col, n_basis)
-    a_expr = np.zeros((len(mins), n_basis))
-    b_expr = np.zeros((len(mins), n_basis))
+    by = _extents_by_solve if len(levels) > _DEEP else _extents_by_level
+    extent = by(crn, levels, kinds, reactant, start, min_col)
     min_row = {r: k for k, r in enumerate(mins)}
-    for side, expr in ((0, a_expr), (1, b_expr)):
-        if mins:
-            names = [crn.reactions[i].reactants[side][0] for i in mins]
-            expr[:] = start(names).toarray() + _rows(produced, [index[n] for n in names]) @ dense_extent
+    sides = [reactant[mins], reactant_species[indptr[mins] + 1]] if mins else [np.zeros(0, np.int64)] * 2
+    a_expr, b_expr = ((start(side) + produced[side] @ extent).toarray() for side in sides)
     # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
-    for what, values in (("extent", dense_extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
-        if _inexact(values):
+    for what, values in (("extent", extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
+        if _inexact(values, first):
             raise CircuitError(f"{what} coefficients exceed 2**53, so the algebra would not be exact")
 
     net_change = (produced - consumed).tocsr()
     pos = [index[o.pos] for o in crn.outputs]
     neg = [index[o.neg] for o in crn.outputs]
-    final = (start([o.pos for o in crn.outputs]) - start([o.neg for o in crn.outputs])).toarray()
-    final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), dense_extent, "outputs")
+    final = (start(np.array(pos, dtype=np.int64)) - start(np.array(neg, dtype=np.int64))).toarray()
+    final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), extent, "outputs", first)
 
     # Group the min reactions by depth among min reactions (1 + the deepest one whose extent
     # their reactants' amounts include): nodes of one layer are substituted together, since the
@@ -307,7 +372,7 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         rest[:, cols] = 0.0
         best = None
         for side, expr in ((0, a_expr), (1, b_expr)):
-            trial = rest + _exact_product(coef, expr[ks], "ReLU layer")
+            trial = rest + _exact_product(coef, expr[ks], "ReLU layer", first)
             trial[:, cols] = -coef
             terms = np.count_nonzero(trial[:, 1:])
             if best is None or terms < best[0]:
@@ -317,8 +382,10 @@ def relu_circuit(crn: CRN) -> ReluCircuit:
         table[readers] = trial
         if side == 1:  # the node reads b - a
             table[[n_out + k for k in ks]] *= -1.0
-        if _inexact(table[readers]):
+        if _inexact(table[readers], first):
             raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
+    if _inexact(table, first):
+        raise CircuitError("circuit weights or biases exceed 2**53, so the algebra would not be exact")
 
     groups = live_groups(table, n_out, n0, layers)
     used_rows = list(range(n_out)) + [n_out + k for group in groups for k in group]

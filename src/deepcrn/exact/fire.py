@@ -6,13 +6,22 @@ absent). Reactions of one topological level are independent, so a level is one g
 extents) and one matrix product (the net changes) over a species-major ``(species, batch)``
 block. It handles any rate-independent CRN and gives every species' final amount.
 
+With molecule counts (:meth:`FiringPlan.fire_counts`) the same schedule runs on int64 counts
+with the integer semantics a stochastic trajectory has: a reaction fires while every reactant
+has at least its coefficient in molecules, so its extent is the minimum over the species it
+net-consumes of ``(count - coefficient) // net consumption + 1`` (``count // coefficient`` when
+the two are equal), and zero unless each catalyst has at least its coefficient.
+
 Example::
 
     >>> import numpy as np
     >>> from deepcrn.interop.text import parse_crn
     >>> crn = parse_crn("input x = X_p - X_n\\noutput y = Y_p - Y_n\\nX_p -> 2 Y_p\\nX_n -> 2 Y_n")
-    >>> FiringPlan.for_outputs(crn).evaluate(np.array([[1.5], [-2.0]])).ravel().tolist()
+    >>> plan = FiringPlan.for_outputs(crn)
+    >>> plan.evaluate(np.array([[1.5], [-2.0]])).ravel().tolist()
     [3.0, -4.0]
+    >>> plan.evaluate_counts(np.array([[1.5], [-2.0]]), 3).ravel().tolist()  # 4 and 6 molecules
+    [2.6666666666666665, -4.0]
 """
 
 from __future__ import annotations
@@ -21,26 +30,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..analysis import check_rate_independent, reaction_levels
 from ..crn import CRN
 from ..errors import DataError
-from ..io_map import OutputMap, check_finite, input_amounts
+from ..io_map import MAX_COUNT, OutputMap, check_finite, input_amounts, to_counts
+from .production import Block, RailBlock, blocks, rail_pairs
 
 CHUNK = 2048  # examples per block: bounds memory to CHUNK * species * 8 bytes per array
+_FLOAT_EXACT = 2.0**52  # below this, float64 sums of non-negative integers are exact, with margin
 
 
 @dataclass(frozen=True)
 class _Level:
     slots: np.ndarray  # (n_reactions, arity) tracked column of each net-consumed reactant
     divisors: np.ndarray  # (n_reactions, arity) its net consumption (1 in unused slots)
+    coefs: np.ndarray  # (n_reactions, arity) int64: its reactant coefficient (1 in unused slots)
     padding: np.ndarray  # (n_reactions, arity) 0, or inf in unused slots so they never limit
     used: np.ndarray  # (n_reactions, arity) bool: the slot holds a real reactant
     catalysts: np.ndarray  # (n_cat, 2): (reaction position, column) of reactants not net-consumed
+    catalyst_coefs: np.ndarray  # (n_cat,) int64: their reactant coefficients
     reactions: np.ndarray  # (n_reactions,) index of each of the level's reactions in the CRN
-    span: slice  # tracked columns lo:hi holding every species the level net-produces
-    production_t: np.ndarray | sp.csr_matrix  # (hi - lo, n_reactions) net production, transposed
+    blocks: tuple[Block | RailBlock, ...]  # the net production (:mod:`deepcrn.exact.production`)
+
+    def produce(self, c: np.ndarray, extent: np.ndarray) -> None:
+        """Add what the level's reactions make with ``extent`` ``(n_reactions, batch)`` to the
+        species-major block ``c``, in place."""
+        for block in self.blocks:
+            block.produce(c, extent)
 
 
 class FiringPlan:
@@ -61,13 +78,16 @@ class FiringPlan:
         self.tracked = np.array([crn.index[s] for s in crn.species if s in wanted], dtype=np.int64)
         self.output_map = OutputMap.of(crn, self.tracked) if set(crn.output_species) <= wanted else None
         col = {int(s): k for k, s in enumerate(self.tracked)}
+        twin = {col[i]: col[j] for i, j in rail_pairs(crn).items() if i in col and j in col}
         self.levels: list[_Level] = []
         for group in reaction_levels(crn):
             arity = max(len(crn.reactions[i].reactants) for i in group)
             slots = np.zeros((len(group), arity), dtype=np.int64)
             divisors = np.ones((len(group), arity))
+            coefs = np.ones((len(group), arity), dtype=np.int64)
             padding = np.full((len(group), arity), np.inf)
             catalysts = []
+            catalyst_coefs = []
             rows: list[int] = []
             cols: list[int] = []
             vals: list[float] = []
@@ -75,34 +95,34 @@ class FiringPlan:
                 r = crn.reactions[i]
                 net = r.net()
                 slot = 0
-                for name, _ in r.reactants:
+                for name, coef in r.reactants:
                     c = col[crn.index[name]]
                     if net.get(name, 0) < 0:
                         slots[k, slot] = c
                         divisors[k, slot] = -net[name]
+                        coefs[k, slot] = coef
                         padding[k, slot] = 0.0
                         slot += 1
                     else:
                         catalysts.append((k, c))
+                        catalyst_coefs.append(coef)
                 for name, change in net.items():
                     c_idx = col.get(crn.index[name])
                     if change > 0 and c_idx is not None:
                         rows.append(k)
                         cols.append(c_idx)
                         vals.append(float(change))
-            lo, hi = (min(cols), max(cols) + 1) if cols else (0, 0)
-            production = sp.csr_matrix((vals, ([c - lo for c in cols], rows)), shape=(hi - lo, len(group)))
-            dense = production.nnz > 0.05 * max(1, production.shape[0] * production.shape[1])
             self.levels.append(
                 _Level(
                     slots,
                     divisors,
+                    coefs,
                     padding,
                     padding == 0.0,
                     np.array(catalysts, dtype=np.int64).reshape(-1, 2),
+                    np.array(catalyst_coefs, dtype=np.int64),
                     np.array(group, dtype=np.int64),
-                    slice(lo, hi),
-                    production.toarray() if dense else production,
+                    blocks(len(group), (rows, cols, vals), slots[:, 0], twin),
                 )
             )
 
@@ -128,8 +148,85 @@ class FiringPlan:
                 rows = level.used[:, q]
                 left = c[level.slots[rows, q]] - extent[rows] * level.divisors[rows, q][:, None]
                 c[level.slots[rows, q]] = np.maximum(left, 0.0)  # rounding can leave -1e-17
-            if level.span.stop > level.span.start:
-                c[level.span] += level.production_t @ extent
+            level.produce(c, extent)
+
+    def fire_counts(self, c: np.ndarray) -> np.ndarray:
+        """Fire every reaction to completion, in place, on a species-major int64 block
+        ``(n_tracked, batch)`` of molecule counts, with integer semantics (module docstring).
+        Returns each reaction's extent (number of firings), int64 ``(n_reactions, batch)`` in the
+        CRN's reaction order (zero for reactions the plan does not follow). Exact: counts are
+        int64, and a :class:`~deepcrn.errors.DataError` names the species whose count would
+        pass :data:`~deepcrn.io_map.MAX_COUNT`."""
+        extents = np.zeros((len(self.crn.reactions), c.shape[1]), dtype=np.int64)
+        for level in self.levels:
+            held = c[level.slots]  # (n_reactions, arity, batch)
+            limits = (held - level.coefs[:, :, None]) // level.divisors.astype(np.int64)[:, :, None] + 1
+            limits[~level.used] = MAX_COUNT
+            extent = np.maximum(limits.min(axis=1), 0)
+            if len(level.catalysts):
+                absent = c[level.catalysts[:, 1]] < level.catalyst_coefs[:, None]
+                if absent.any():
+                    hit = np.zeros(extent.shape, dtype=bool)
+                    np.logical_or.at(hit, level.catalysts[:, 0], absent)
+                    extent[hit] = 0
+            extents[level.reactions] = extent
+            for q in range(level.slots.shape[1]):
+                rows = level.used[:, q]
+                c[level.slots[rows, q]] -= extent[rows] * level.divisors[rows, q].astype(np.int64)[:, None]
+            for block in level.blocks:
+                for plain in block.plain():
+                    c[plain.rows] += self._production_counts(plain, c[plain.rows], extent)
+        return extents
+
+    def _production_counts(self, block: Block, held: np.ndarray, extent: np.ndarray) -> np.ndarray:
+        """What a production block makes, int64 ``(n_rows, batch)``, exactly: in float64 while
+        every partial sum (of non-negative integers) stays below 2**52, else in int64, and an
+        error where a count would pass MAX_COUNT."""
+        used = extent if block.columns is None else extent[block.columns]
+        made = block.matrix @ used.astype(np.float64)
+        top = held.astype(np.float64) + made
+        if float(top.max(initial=0.0)) < _FLOAT_EXACT:
+            return np.rint(made).astype(np.int64)
+        if not float(top.max(initial=0.0)) <= MAX_COUNT:
+            row, col = (int(v) for v in np.unravel_index(int(np.argmax(top)), top.shape))
+            name = self.crn.species[int(self.tracked[block.rows[row]])]
+            raise DataError(
+                f"species {name} would reach {float(top[row, col]):.3g} molecules (example {col + 1}), more than the "
+                f"{MAX_COUNT:.3g} that exact integer (int64) arithmetic can hold; use fewer molecules per unit"
+            )
+        return np.asarray(block.matrix.astype(np.int64) @ used)
+
+    def count_block(
+        self, x: np.ndarray | None, molecules_per_unit: float, start: int = 0, stop: int | None = None
+    ) -> np.ndarray:
+        """The species-major int64 block ``(n_tracked, batch)`` of initial molecule counts:
+        ``rint(N * amount)`` of :meth:`block` (declared initial amount plus encoded input, summed
+        first; :func:`~deepcrn.io_map.to_counts`)."""
+        labels = [f"species {self.crn.species[int(s)]}" for s in self.tracked]
+        return to_counts(self.block(x, start, stop).T, molecules_per_unit, labels, start).T.copy()
+
+    def run_counts(self, x: np.ndarray | None, molecules_per_unit: float) -> tuple[np.ndarray, np.ndarray]:
+        """Final molecule counts of the tracked species, int64 ``(batch, n_tracked)``, and each
+        reaction's extent, int64 ``(batch, n_reactions)``, for inputs ``(batch, n_inputs)``."""
+        if x is None:
+            c = self.count_block(None, molecules_per_unit)
+            return c.T, self.fire_counts(c).T
+        arr = np.asarray(x, dtype=np.float64)
+        arr = arr[None, :] if arr.ndim == 1 else arr
+        out = np.empty((len(arr), len(self.tracked)), dtype=np.int64)
+        extents = np.empty((len(arr), len(self.crn.reactions)), dtype=np.int64)
+        for start in range(0, len(arr), CHUNK):
+            c = self.count_block(arr, molecules_per_unit, start, start + CHUNK)
+            extents[start : start + CHUNK] = self.fire_counts(c).T
+            out[start : start + CHUNK] = c.T
+        return out, extents
+
+    def evaluate_counts(self, x: np.ndarray | None, molecules_per_unit: float) -> np.ndarray:
+        """Output values ``(batch, n_outputs)`` with ``N = molecules_per_unit`` molecules per
+        unit: ``(count(O+) - count(O-)) / (N * scale)`` at the integer-count equilibrium."""
+        if self.output_map is None:
+            raise ValueError("this plan does not track the output species")
+        return self.output_map.count_values(self.run_counts(x, molecules_per_unit)[0], molecules_per_unit)
 
     def block(self, x: np.ndarray | None, start: int = 0, stop: int | None = None) -> np.ndarray:
         """The species-major initial block ``(n_tracked, batch)`` of examples ``start:stop`` of

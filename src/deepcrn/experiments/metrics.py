@@ -64,6 +64,38 @@ class CrossValidation:
 
 
 @dataclass
+class CountsCheck:
+    """The CRN at ``N`` molecules per unit (integer-count exact equilibrium) on the test split.
+
+    ``agreement``: tie-aware class agreement with the network; ``max_rounding_error``: the
+    largest ``|output - network output|`` seen; ``rounding_bound``: the largest proven bound
+    over the outputs (:func:`deepcrn.exact.rounding_bound`), valid for every input."""
+
+    N: float
+    accuracy: float
+    agreement: float
+    n_ties: int
+    max_rounding_error: float
+    rounding_bound: float
+    engine: str
+    seconds: float
+
+
+@dataclass
+class SSACheck:
+    """Stochastic trajectories (the levels engine) of a few test examples at ``N`` molecules
+    per unit, rate constants as given in the CRN (1)."""
+
+    N: float
+    examples: list[int]
+    completion_times: list[float]
+    events: list[int]
+    completed: int
+    equal_to_exact: int  #: trajectories whose final outputs equal the integer-count equilibrium bit for bit
+    seconds: float
+
+
+@dataclass
 class Metrics:
     """Everything a run measured (see the module docstring)."""
 
@@ -116,6 +148,8 @@ class Metrics:
     paper_species: int | None = None
     paper_total_products: int | None = None
     cross_validation: CrossValidation | None = None
+    counts: list[CountsCheck] = field(default_factory=list)
+    ssa: SSACheck | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,6 +221,31 @@ def write_report(path: Path, m: Metrics, plots: Sequence[tuple[str, str]]) -> No
         f"| training / verification time (s) | {m.train_seconds:.1f} / {m.verify_seconds:.1f} |",
         "",
     ]
+    if m.counts:
+        lines += [
+            "## Molecule counts",
+            "",
+            "Integer counts: every species starts with rint(N * concentration) molecules; the integer-count "
+            "equilibrium is computed exactly. The rounding bound is proven for every input.",
+            "",
+            "| molecules per unit N | CRN test accuracy | agreement with network | max abs error vs network "
+            "| proven rounding bound |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c.N:g} | {c.accuracy:.4f} | {c.agreement:.4f} | {c.max_rounding_error:.3g} | {c.rounding_bound:.3g} |"
+            for c in m.counts
+        ]
+        lines.append("")
+    if m.ssa is not None:
+        t = m.ssa.completion_times
+        lines += [
+            f"SSA (exact in distribution) at N = {m.ssa.N:g} on test examples {', '.join(map(str, m.ssa.examples))}: "
+            f"{m.ssa.completed}/{len(m.ssa.examples)} completed, {m.ssa.equal_to_exact} end exactly at the "
+            f"integer-count equilibrium; events {', '.join(map(str, m.ssa.events))}; completion times "
+            f"{', '.join(f'{v:.3g}' for v in t)} (1/k); {m.ssa.seconds:.1f} s.",
+            "",
+        ]
     if m.per_class_accuracy:
         lines += [
             "Per-class CRN accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in m.per_class_accuracy.items()),

@@ -78,6 +78,61 @@ def plot_kinetics(
     _save(fig, path)
 
 
+def plot_counts(
+    n_values: Sequence[float],
+    accuracy: Sequence[float],
+    agreement: Sequence[float],
+    bound: Sequence[float],
+    nn_accuracy: float,
+    path: Path,
+) -> None:
+    """CRN test accuracy and class agreement with the network at integer counts against
+    molecules per unit (log axis), the network's accuracy as a line; the proven rounding bound on
+    a second axis."""
+    fig, axes = _figure(1, 1, (5.8, 3.8))
+    ax = axes[0, 0]
+    ax.plot(n_values, accuracy, "o-", color="tab:blue", label="CRN test accuracy, integer counts")
+    ax.plot(n_values, agreement, "^-", color="tab:green", ms=4, label="CRN-network class agreement")
+    ax.axhline(nn_accuracy, color="black", ls="--", lw=1, label=f"network test accuracy ({nn_accuracy:.4f})")
+    low = min([*accuracy, *agreement, nn_accuracy])
+    ax.set(xscale="log", xlabel="molecules per unit of concentration N", ylim=(max(0.0, low - 0.02), 1.005))
+    ax.set_title("How many molecules does the CRN need?")
+    right = ax.twinx()
+    right.plot(n_values, bound, "s:", color="tab:red", ms=4, label="proven rounding bound (output units)")
+    right.set(yscale="log", ylabel="rounding bound")
+    lines = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 0.9))
+    _save(fig, path)
+
+
+def plot_ssa(
+    ssa: Sequence[tuple[np.ndarray, np.ndarray]],
+    ode: Sequence[tuple[np.ndarray, np.ndarray]],
+    output_names: Sequence[str],
+    path: Path,
+    examples: Sequence[int],
+    molecules_per_unit: float,
+) -> None:
+    """Stochastic output trajectories (solid) next to the mass-action ODE (dashed), log time."""
+    n = len(ssa)
+    fig, axes = _figure(1, n, (4.2 * n, 3.4))
+    colours = rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, ax in enumerate(axes[0]):
+        t, values = ssa[k]
+        t_ode, v_ode = ode[k]
+        start = min(t[1] if len(t) > 1 else 1e-3, t_ode[1] if len(t_ode) > 1 else 1e-3)
+        for j, name in enumerate(output_names):
+            c = colours[j % len(colours)]
+            ax.step(np.maximum(t, start), values[:, j], where="post", color=c, lw=1, label=name)
+            ax.plot(np.maximum(t_ode, start), v_ode[:, j], color=c, ls="--", lw=0.9)
+        ax.set(xscale="log", xlabel="time (1/k)", title=f"test example {examples[k]}, N = {molecules_per_unit:g}")
+        if k == 0:
+            ax.set_ylabel("output value")
+    axes[0][-1].legend(fontsize=7, loc="best", title="solid: SSA, dashed: ODE", title_fontsize=7)
+    _save(fig, path)
+
+
 def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: Path, title: str) -> None:
     k = len(class_names)
     fig, axes = _figure(1, 1, (1.0 + 0.55 * k, 0.8 + 0.55 * k))

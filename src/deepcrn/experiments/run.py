@@ -2,9 +2,12 @@
 
 One stage function per step, each taking records and returning records: :func:`load_data`,
 :func:`obtain_network`, :func:`compile_stage`, :func:`exact_stage`, :func:`kinetics_stage`,
-:func:`write_outputs`; :func:`run_task` chains them. Verification evaluates the **whole test
-split** through the CRN exactly (every example), proves the CRN computes the network for every
-input, and simulates ``n_ode`` test examples by mass-action ODE with random rate constants.
+:func:`counts_stage`, :func:`write_outputs`; :func:`run_task` chains them. Verification
+evaluates the **whole test split** through the CRN exactly (every example), proves the CRN
+computes the network for every input, and simulates ``n_ode`` test examples by mass-action ODE
+with random rate constants. With molecule counts (``molecules_per_unit``), the whole test split
+also goes through the integer-count equilibrium at each ``N``, and a few test examples through
+stochastic simulation (DESIGN section 9).
 
 The output folder is written as a whole: everything goes to a temporary folder beside it that
 replaces it at the end (:func:`deepcrn._io.atomic_dir`), so a run that fails midway leaves the
@@ -15,6 +18,7 @@ lower bounds used by the shift), so ``deepcrn compile network.json [--shift]`` r
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,20 +31,24 @@ from ..analysis import stats
 from ..compile import compile_network
 from ..crn import CRN
 from ..errors import DataError, SimulationError
-from ..exact import engine_name, evaluator, final_state, relu_circuit
+from ..exact import engine_name, evaluator, final_state, relu_circuit, rounding_bound
 from ..interop.text import save_crn
-from ..io_map import TIE_RTOL, agreement, initial_state
+from ..io_map import TIE_RTOL, agreement, initial_counts, initial_state
 from ..kinetics import KineticsResult, simulate
 from ..kinetics.rates import check_seed
 from ..network import Network, WeightKind, load_network
 from ..verify import Equivalence, verify_equivalence
 from . import report
 from .datasets import Dataset
-from .metrics import CircuitCheck, CrossValidation, KineticsCheck, Metrics, write_report
+from .metrics import CircuitCheck, CountsCheck, CrossValidation, KineticsCheck, Metrics, SSACheck, write_report
 from .tasks import Task, get_task
 
+log = logging.getLogger(__name__)
 ODE_TOL = 1e-3
 RATE_RANGE = (0.1, 10.0)
+#: ``deepcrn run`` simulates its SSA examples at the smallest N asked (where molecule noise shows
+#: most, and the fewest events), unless a trajectory would need more events than this.
+SSA_EVENTS = 10**8
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class RunOptions:
     mnist_train: Path | None = None
     mnist_size: int | None = None
     progress: bool = False
+    molecules_per_unit: tuple[float, ...] = ()
+    n_ssa: int = 3
 
     def __post_init__(self) -> None:
         for name in ("epochs", "train_subset", "test_subset"):
@@ -87,6 +97,8 @@ class RunOptions:
             check_seed(self.seed)
         except SimulationError as err:
             raise DataError(f"--seed: {err}") from None
+        if self.n_ssa < 0:
+            raise DataError(f"--ssa-examples must be 0 or more, got {self.n_ssa}")
 
 
 @dataclass(frozen=True)
@@ -233,6 +245,68 @@ def kinetics_stage(
     return idx, ode
 
 
+@dataclass(frozen=True)
+class CountsRun:
+    checks: list[CountsCheck]
+    ssa: SSACheck | None
+    ssa_trajectories: list[tuple[np.ndarray, np.ndarray]]
+    ode_trajectories: list[tuple[np.ndarray, np.ndarray]]
+
+
+def counts_stage(crn: CRN, x: np.ndarray, y: np.ndarray, nn_out: np.ndarray, opts: RunOptions) -> CountsRun:
+    """The whole test split at each ``N`` of ``opts.molecules_per_unit`` (integer-count exact
+    equilibrium: accuracy, tie-aware agreement with the network, largest error, proven bound), and
+    ``opts.n_ssa`` seeded test examples by SSA at the smallest ``N`` (levels engine, rate
+    constants as given; skipped with a warning beyond :data:`SSA_EVENTS` events) next to the
+    mass-action ODE with the same rate constants."""
+    from ..stochastic import event_counts
+    from ..stochastic import simulate as ssa
+
+    checks = []
+    for n in opts.molecules_per_unit:
+        start = time.perf_counter()
+        ev = evaluator(crn, "auto", molecules_per_unit=n)
+        out = ev.evaluate(x)
+        agree = agreement(nn_out, out)
+        checks.append(
+            CountsCheck(
+                N=n,
+                accuracy=float(np.mean(out.argmax(1) == y)),
+                agreement=agree.fraction,
+                n_ties=agree.n_ties,
+                max_rounding_error=float(np.max(np.abs(out - nn_out), initial=0.0)),
+                rounding_bound=float(np.max(rounding_bound(crn, n), initial=0.0)),
+                engine=engine_name(ev),
+                seconds=time.perf_counter() - start,
+            )
+        )
+    n_ssa = min(opts.n_ssa, len(x))
+    if not opts.molecules_per_unit or n_ssa == 0:
+        return CountsRun(checks, None, [], [])
+    idx = np.sort(np.random.default_rng(opts.seed + 1).choice(len(x), n_ssa, replace=False))
+
+    n = min(opts.molecules_per_unit)
+    needed = int(event_counts(crn, initial_counts(crn, x[idx], n))[0].max())
+    if needed > SSA_EVENTS:
+        log.warning("no SSA: a trajectory at N = %g needs %d events (more than %d)", n, needed, SSA_EVENTS)
+        return CountsRun(checks, None, [], [])
+    start = time.perf_counter()
+    res = ssa(crn, x[idx], n, seed=opts.seed, record=n_ssa, progress=opts.progress)
+    seconds = time.perf_counter() - start
+    exact_out = evaluator(crn, "auto", molecules_per_unit=n).evaluate(x[idx])
+    ode = simulate(crn, x[idx], rates=res.rates, tol=1e-4, record=n_ssa)
+    check = SSACheck(
+        N=n,
+        examples=idx.tolist(),
+        completion_times=res.times.tolist(),
+        events=res.events.tolist(),
+        completed=int(res.completed.sum()),
+        equal_to_exact=int(np.sum(np.all(res.outputs == exact_out, axis=1))),
+        seconds=seconds,
+    )
+    return CountsRun(checks, check, res.trajectories, ode.trajectories)
+
+
 def _kinetics_check(
     idx: np.ndarray, ode: KineticsResult, nn_out: np.ndarray, seed: int, seconds: float
 ) -> KineticsCheck:
@@ -315,6 +389,8 @@ def run_task(opts: RunOptions) -> Metrics:
         idx, ode = kinetics_stage(crn, ds.x_test, opts.n_ode, opts.seed, opts.progress, ds.eval_index)
         ode_check = _kinetics_check(idx, ode, exact.nn_out, opts.seed, time.perf_counter() - start)
 
+        counts = counts_stage(crn, ds.x_test, ds.y_test, exact.nn_out, opts)
+
         crn_pred = exact.crn_out.argmax(1)
         agree = agreement(exact.nn_out, exact.crn_out)
         init = initial_state(crn, ds.x_test[: min(len(ds.x_test), 2000)])
@@ -373,8 +449,10 @@ def run_task(opts: RunOptions) -> Metrics:
             crn_test_accuracy=float(np.mean(crn_pred == ds.y_test)),
             **paper_fields(task, opts.recipe),
             cross_validation=cross_validation(task, ds, opts),
+            counts=counts.checks,
+            ssa=counts.ssa,
         )
-        write_outputs(out, metrics, plots, ds, crn, idx, ode, exact)
+        write_outputs(out, metrics, plots, ds, crn, idx, ode, exact, counts)
     return metrics
 
 
@@ -387,6 +465,7 @@ def write_outputs(
     idx: np.ndarray,
     ode: KineticsResult,
     exact: ExactCheck,
+    counts: CountsRun,
 ) -> None:
     """The plots, ``metrics.json`` and ``report.md``."""
     if len(idx):
@@ -399,6 +478,26 @@ def write_outputs(
             [int(idx[i]) for i in show],
         )
         plots.append(("Kinetics (output values; dashed: the network)", "kinetics.png"))
+    if metrics.counts:
+        report.plot_counts(
+            [c.N for c in metrics.counts],
+            [c.accuracy for c in metrics.counts],
+            [c.agreement for c in metrics.counts],
+            [c.rounding_bound for c in metrics.counts],
+            metrics.nn_accuracy,
+            out / "counts.png",
+        )
+        plots.append(("Accuracy at integer molecule counts (dashed: the network)", "counts.png"))
+    if metrics.ssa is not None and counts.ssa_trajectories:
+        report.plot_ssa(
+            counts.ssa_trajectories,
+            counts.ode_trajectories,
+            crn.output_names,
+            out / "ssa.png",
+            metrics.ssa.examples,
+            metrics.ssa.N,
+        )
+        plots.append(("Stochastic trajectories (solid) and the mass-action ODE (dashed)", "ssa.png"))
     crn_pred = exact.crn_out.argmax(1)
     report.plot_confusion(
         np.array(metrics.confusion), ds.class_names, out / "confusion.png", f"{metrics.task}: CRN on the test set"

@@ -20,6 +20,8 @@ the two-half-step result is kept), and each example stops by the residual rule o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from tqdm import tqdm
 
@@ -40,6 +42,19 @@ def qualifies(crn: CRN) -> str | None:
     return rate_independence(crn) or circuit_class(crn)
 
 
+@dataclass(frozen=True)
+class _Sweep:
+    """One level's reactions split by kind, with their rate constants, for the closed forms."""
+
+    uni: np.ndarray  # positions (in the level) of the X -> ... reactions
+    x: np.ndarray  # their reactant's tracked column
+    k_uni: np.ndarray  # (n_uni, 1) their rate constants
+    bi: np.ndarray  # positions of the A + B -> ... reactions
+    a: np.ndarray  # their reactants' tracked columns
+    b: np.ndarray
+    k_bi: np.ndarray  # (n_bi, 1)
+
+
 class BatchedIntegrator:
     """Backward Euler by topological sweeps (module docstring) for one CRN and rate vector."""
 
@@ -51,32 +66,48 @@ class BatchedIntegrator:
         self.plan = plan or FiringPlan.for_outputs(crn)
         self.rule = Residual(crn, self.plan)
         self.outputs = self.rule.outputs  #: output values ``(n_outputs, batch)`` of a block
-        self.k = [np.asarray(rates, dtype=np.float64)[level.reactions][:, None] for level in self.plan.levels]
-        self.bi = [
-            level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
-            for level in self.plan.levels
-        ]
+        k = np.asarray(rates, dtype=np.float64)
+        self.sweeps = []
+        for level in self.plan.levels:
+            two = level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
+            uni, bi = np.flatnonzero(~two), np.flatnonzero(two)
+            kk = k[level.reactions][:, None]
+            second = level.slots[bi, 1] if level.slots.shape[1] > 1 else bi
+            self.sweeps.append(_Sweep(uni, level.slots[uni, 0], kk[uni], bi, level.slots[bi, 0], second, kk[bi]))
 
     def step(self, c: np.ndarray, h: np.ndarray) -> np.ndarray:
         """One backward Euler step of sizes ``h`` ``(batch,)`` from ``c`` ``(n_tracked, batch)``."""
         cur = c.copy()
-        for level, k, bi in zip(self.plan.levels, self.k, self.bi):
-            hk = k * h[None, :]
-            a = cur[level.slots[:, 0]]
-            extent = np.empty_like(a)
-            uni = ~bi
-            extent[uni] = a[uni] * (hk[uni] / (1.0 + hk[uni]))  # < a, so a - extent >= 0 exactly
-            if bi.any():
-                ab, b, hkb = a[bi], cur[level.slots[bi, 1]], hk[bi]
-                s = hkb * (ab + b) + 1.0
-                root = np.sqrt((hkb * (ab - b)) ** 2 + 2.0 * hkb * (ab + b) + 1.0)
-                e = np.minimum(2.0 * hkb * ab * b / (s + root), np.minimum(ab, b))
-                extent[bi] = e
-                cur[level.slots[bi, 1]] = b - e
-            cur[level.slots[:, 0]] = a - extent
-            if level.span.stop > level.span.start:
-                cur[level.span] += level.production_t @ extent
+        for level, sweep in zip(self.plan.levels, self.sweeps):
+            extent = np.empty((len(level.reactions), cur.shape[1]))
+            if len(sweep.uni):
+                a = cur[sweep.x]
+                hk = sweep.k_uni * h
+                e = a * (hk / (1.0 + hk))  # < a, so a - e >= 0 exactly
+                cur[sweep.x] = a - e
+                extent[sweep.uni] = e
+            if len(sweep.bi):
+                a, b = cur[sweep.a], cur[sweep.b]
+                hk = sweep.k_bi * h
+                s = hk * (a + b) + 1.0
+                root = np.sqrt((hk * (a - b)) ** 2 + 2.0 * hk * (a + b) + 1.0)
+                e = np.minimum(2.0 * hk * a * b / (s + root), np.minimum(a, b))
+                cur[sweep.a] = a - e
+                cur[sweep.b] = b - e
+                extent[sweep.bi] = e
+            level.produce(cur, extent)
         return cur
+
+
+def _next_check(t0: np.ndarray, r0: np.ndarray, t1: np.ndarray, r1: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """When to check the residual next: where the power law through the last two checks
+    ``(t0, r0)``, ``(t1, r1)`` reaches ``tol``, but 1.1 to 1.5 times ``t1`` (the stopping time is
+    interpolated between the checks that bracket it, so they need not land on it)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        slope = np.log(r0 / r1) / np.log(t1 / t0)
+        target = t1 * (r1 / tol) ** (1.0 / slope)
+    target = np.where((t0 > 0) & np.isfinite(r0) & (r1 > tol) & (slope > 0) & np.isfinite(target), target, 0.0)
+    return np.clip(target, 1.1 * t1, 1.5 * t1)
 
 
 def _crossing(t0: np.ndarray, r0: np.ndarray, t1: np.ndarray, r1: np.ndarray, tol: np.ndarray) -> np.ndarray:
@@ -146,12 +177,12 @@ def simulate_batched(
         last_t = np.zeros(len(ids))  # the previous check, for interpolating the stopping time
         last_res = np.full(len(ids), np.inf)
         for _ in range(max_steps):
-            # Check the stopping rule where t has grown 10% since the last check, and at t_max.
+            # Check the stopping rule when due, and at t_max.
             due = (t >= next_check) | (t >= t_max)
             if due.any():
                 last_t[due], last_res[due] = t[due], res[due]
                 res[due] = rule.measure(c[:, due])
-                next_check[due] = t[due] * 1.1
+                next_check[due] = _next_check(last_t[due], last_res[due], t[due], res[due], tol_b[due])
             done = (res <= tol_b) | (t >= t_max)
             if done.any():
                 d = ids[done]
