@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-only", action="store_true", help="only the searches")
     parser.add_argument("--workers", type=int, default=2, help="processes running seeds and search candidates")
     parser.add_argument("--faithful-cv", action="store_true", help="cross-validate the faithful IRIS recipe too")
+    parser.add_argument("--no-cv", action="store_true", help="no cross-validation at all (IRIS's takes 5x its run)")
     parser.add_argument("--json", type=Path, default=RESULTS / "paper.json")
     args = parser.parse_args(argv)
     tasks = args.tasks.split(",")
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 recipe,
                 seed,
                 out / f"{task}-{recipe}-seed{seed}",
-                None if recipe != "faithful" or args.faithful_cv else 0,
+                0 if args.no_cv or (recipe == "faithful" and not args.faithful_cv) else None,
             )
             for task in tasks
             for recipe in args.recipes.split(",")

@@ -344,6 +344,7 @@ def paper_fields(task: Task, recipe: str) -> dict[str, Any]:
         "paper_reactions": ref.reactions,
         "paper_species": ref.species,
         "paper_total_products": ref.total_products,
+        "recipe_fix": task.recipe(recipe).fix or None,
     }
 
 
