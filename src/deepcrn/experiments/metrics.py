@@ -53,6 +53,17 @@ class KineticsCheck:
 
 
 @dataclass
+class CrossValidation:
+    """Stratified ``folds``-fold cross-validated accuracy of the recipe (one network per fold)."""
+
+    folds: int
+    mean: float
+    std: float
+    accuracies: list[float]
+    seconds: float
+
+
+@dataclass
 class CountsCheck:
     """The CRN at ``N`` molecules per unit (integer-count exact equilibrium) on the test split.
 
@@ -126,6 +137,18 @@ class Metrics:
     best_epoch: int | None = None
     epochs_run: int | None = None
     credit: str | None = None
+    recipe: str = "default"
+    evaluation_set: str = "test split"  # what nn_accuracy and crn_accuracy are measured on
+    n_eval: int | None = None
+    nn_test_accuracy: float | None = None  # on the whole test split
+    crn_test_accuracy: float | None = None
+    paper_accuracy: float | None = None  # the authors' figure on the same evaluation set
+    paper_network: str | None = None
+    paper_reactions: int | None = None  # their released CRN in this run's form
+    paper_species: int | None = None
+    paper_total_products: int | None = None
+    recipe_fix: str | None = None  # what the paper recipe changes from the authors' training, and why
+    cross_validation: CrossValidation | None = None
     counts: list[CountsCheck] = field(default_factory=list)
     ssa: SSACheck | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -140,6 +163,29 @@ def _fmt(value: float | None, spec: str = ".4f") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _paper_lines(m: Metrics) -> list[str]:
+    """The comparison with the authors' network, for paper recipes."""
+    if m.paper_accuracy is None:
+        return []
+    cv = m.cross_validation
+    lines = [
+        "| | the paper (authors' released network) | this run |",
+        "|---|---|---|",
+        f"| network | {m.paper_network} | {m.network_shape} |",
+        f"| accuracy on {m.evaluation_set} | {m.paper_accuracy:.4f} | {m.nn_accuracy:.4f} |",
+        f"| reduced reactions / species / total products | {m.paper_reactions} / {m.paper_species} / "
+        f"{m.paper_total_products} | {m.n_reactions} / {m.n_species} / {m.crn_stats.get('total_products')} |",
+    ]
+    if cv is not None:
+        lines.append(
+            f"| held-out accuracy, stratified {cv.folds}-fold cross-validation | not reported | "
+            f"{cv.mean:.4f} +- {cv.std:.4f} |"
+        )
+    if m.recipe_fix:
+        lines += ["", f"The {m.recipe} recipe departs from the authors' training: {m.recipe_fix}."]
+    return [*lines, ""]
+
+
 def write_report(path: Path, m: Metrics, plots: Sequence[tuple[str, str]]) -> None:
     """``report.md``: the key numbers and the plots."""
     ode = m.ode
@@ -148,11 +194,17 @@ def write_report(path: Path, m: Metrics, plots: Sequence[tuple[str, str]]) -> No
         f"# deepcrn run: {m.task}",
         "",
         f"Network {m.network_shape} ({m.weight_kind} weights), CRN in {m.crn_form} form"
-        f"{' with input shift' if m.input_shift else ''}.",
+        f"{' with input shift' if m.input_shift else ''}; recipe {m.recipe}.",
         "",
+        *_paper_lines(m),
         "| measure | value |",
         "|---|---|",
-        f"| network test accuracy | {m.nn_accuracy:.4f} ({m.n_test} test examples) |",
+        f"| network accuracy on {m.evaluation_set} | {m.nn_accuracy:.4f} ({m.n_eval or m.n_test} examples) |",
+        *(
+            [f"| network accuracy on the whole test split | {m.nn_test_accuracy:.4f} ({m.n_test} examples) |"]
+            if m.n_eval is not None and m.n_eval != m.n_test and m.nn_test_accuracy is not None
+            else []
+        ),
         f"| CRN test accuracy (exact equilibrium, {m.exact_engine}) | {m.crn_accuracy:.4f} |",
         f"| CRN-network agreement (exact, every test example, tie-aware) | {m.agreement:.4f}{ties} |",
         f"| max abs difference, CRN vs network outputs | {m.max_abs_diff:.3g} |",

@@ -186,6 +186,34 @@ def plot_sweep(abs_error: np.ndarray, times: np.ndarray, path: Path, tol: float)
     _save(fig, path)
 
 
+def plot_pareto(rows: Sequence[dict[str, Any]], reference: Any, path: Path, title: str) -> None:
+    """Accuracy against reduced reactions and against total products: every candidate (grey),
+    each Pareto front (line), and the paper's network (red star; ``reference``: a
+    :class:`~deepcrn.experiments.tasks.Reference` or None)."""
+    fig, axes = _figure(1, 2, (10, 3.8))
+    acc = np.array([r["accuracy"] for r in rows], dtype=float)
+    for ax, cost, front, label in (
+        (axes[0][0], "reactions", "pareto_reactions", "reduced reactions"),
+        (axes[0][1], "total_products", "pareto_products", "total products (log)"),
+    ):
+        c = np.array([r[cost] for r in rows], dtype=float)
+        on = np.array([bool(r[front]) for r in rows])
+        ax.scatter(c[~on], acc[~on], s=12, color="0.65", label="candidates")
+        order = np.argsort(c[on])
+        ax.step(c[on][order], acc[on][order], where="post", color="tab:blue", lw=1)
+        ax.scatter(c[on], acc[on], s=22, color="tab:blue", label="Pareto front", zorder=3)
+        if reference is not None:
+            ax.scatter(
+                [getattr(reference, cost)], [reference.accuracy], marker="*", s=160, color="tab:red", zorder=4,
+                label=f"paper {reference.network}",
+            )  # fmt: skip
+        ax.set(xlabel=label, ylabel="accuracy", title=title)
+        if cost == "total_products":
+            ax.set_xscale("log")
+        ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)
+
+
 def write_json(path: Path, data: Any) -> None:
     """Strict JSON (no NaN or infinity: those become null), written atomically."""
     atomic_write_text(path, json.dumps(_clean(data), indent=1, allow_nan=False) + "\n")

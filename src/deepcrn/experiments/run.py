@@ -40,7 +40,7 @@ from ..network import Network, WeightKind, load_network
 from ..verify import Equivalence, verify_equivalence
 from . import report
 from .datasets import Dataset
-from .metrics import CircuitCheck, CountsCheck, KineticsCheck, Metrics, SSACheck, write_report
+from .metrics import CircuitCheck, CountsCheck, CrossValidation, KineticsCheck, Metrics, SSACheck, write_report
 from .tasks import Task, get_task
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,11 @@ class RunOptions:
     seed: int = 0
     epochs: int | None = None
     hidden: tuple[int, ...] | None = None
-    kind: WeightKind = "ternary"
+    kind: WeightKind | None = None
     loss: str | None = None
+    recipe: str = "default"
+    coordinates: str | None = None
+    cv_folds: int | None = None
     network: Path | None = None
     n_ode: int = 20
     image: str | None = None
@@ -81,6 +84,15 @@ class RunOptions:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.n_ode < 0:
             raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
+        if self.recipe != "default":
+            for flag, value in (("--hidden", self.hidden), ("--weights", self.kind), ("--loss", self.loss)):
+                if value is not None:
+                    raise DataError(
+                        f"{flag} does not apply with --recipe {self.recipe}: the recipe fixes the paper's "
+                        "network size, ternary weights and squared hinge loss"
+                    )
+        if self.cv_folds is not None and self.cv_folds != 0 and self.cv_folds < 2:
+            raise DataError(f"--cv-folds must be 0 (none) or at least 2, got {self.cv_folds}")
         try:
             check_seed(self.seed)
         except SimulationError as err:
@@ -117,8 +129,19 @@ class ExactCheck:
 
 
 def load_data(task: Task, opts: RunOptions) -> Dataset:
-    """The task's dataset, subsampled when asked (the hidden ``--train-subset``/``--test-subset``)."""
-    ds = task.load(opts.seed, image=opts.image, mnist_size=opts.mnist_size, mnist_train=opts.mnist_train)
+    """The task's dataset as the recipe prepares it, subsampled when asked (the hidden
+    ``--train-subset``/``--test-subset``; the latter not where the evaluation set is a fixed part
+    of the test split)."""
+    ds = task.load(
+        opts.seed,
+        opts.recipe,
+        image=opts.image,
+        mnist_size=opts.mnist_size,
+        mnist_train=opts.mnist_train,
+        coordinates=opts.coordinates,
+    )
+    if opts.test_subset is not None and ds.eval_index is not None:
+        raise DataError(f"--test-subset does not apply to {ds.evaluation}: the evaluation set is fixed")
     rng = np.random.default_rng(opts.seed)
     if opts.train_subset is not None and opts.train_subset < len(ds.y_train):
         keep = rng.choice(len(ds.y_train), opts.train_subset, replace=False)
@@ -139,24 +162,14 @@ def obtain_network(task: Task, ds: Dataset, opts: RunOptions) -> Trained:
                 f"{opts.task} has {ds.n_features} features and {ds.n_classes} classes"
             )
         return Trained(net, None, None, 0.0)
-    from .train import TrainConfig, train_network
+    from .train import train_network
 
-    config = TrainConfig(
-        hidden=opts.hidden or task.hidden,
-        kind=opts.kind,
-        loss=(opts.loss or task.loss),  # type: ignore[arg-type]
-        epochs=opts.epochs if opts.epochs is not None else task.epochs,
-        batch_size=task.batch_size,
-        lr=task.lr,
-        dropout=task.dropout,
-        patience=task.patience,
-        seed=opts.seed,
-    )
+    config = train_config(task, opts)
     extra: dict[str, object] = {
         "input_names": ds.feature_names,
         "output_names": ds.class_names,
         "task": ds.name,
-        "training": dict(vars(config)),
+        "training": {**vars(config), "recipe": opts.recipe},
     }
     if ds.input_lower_bounds is not None:
         extra["input_lower_bounds"] = [float(v) for v in ds.input_lower_bounds]
@@ -164,16 +177,35 @@ def obtain_network(task: Task, ds: Dataset, opts: RunOptions) -> Trained:
     return Trained(result.network, result.history, result.best_epoch, result.seconds)
 
 
+def train_config(task: Task, opts: RunOptions) -> Any:
+    """The :class:`~deepcrn.experiments.train.TrainConfig` of ``opts.recipe``, with the options'
+    overrides (hidden widths, weight kind, loss, epochs) and seed."""
+    from .train import TrainConfig
+
+    settings = task.recipe(opts.recipe).training()
+    for key, value in (("hidden", opts.hidden), ("loss", opts.loss), ("epochs", opts.epochs)):
+        if value is not None:
+            settings[key] = value
+    return TrainConfig(**settings, kind=opts.kind or "ternary", seed=opts.seed)
+
+
+def shift_bounds(task: Task, ds: Dataset, shift: bool | None) -> np.ndarray | None:
+    """The input lower bounds the input shift uses (None: no shift; ``shift`` None: the task's
+    default): the dataset's, widened where the test data dip below them, since a bound must hold
+    on every example evaluated."""
+    if not (task.shift if shift is None else shift):
+        return None
+    if ds.input_lower_bounds is None:
+        raise DataError(f"task {task.name} has no known input lower bounds; run it without --shift")
+    return np.minimum(ds.input_lower_bounds, ds.x_test.min(axis=0))
+
+
 def compile_stage(net: Network, task: Task, ds: Dataset, opts: RunOptions) -> Compiled:
     """Both forms, the reduced one with the input shift where it applies. A lower bound must
     hold on every example evaluated, so it is widened where the test data dip below it, and the
     network records the bounds it was compiled with."""
-    shift = task.shift if opts.shift is None else opts.shift
-    lows = None
-    if shift:
-        if ds.input_lower_bounds is None:
-            raise DataError(f"task {opts.task} has no known input lower bounds; run it without --shift")
-        lows = np.minimum(ds.input_lower_bounds, ds.x_test.min(axis=0))
+    lows = shift_bounds(task, ds, opts.shift)
+    if lows is not None:
         net = Network(net.layers, net.weight_kind, {**net.extra, "input_lower_bounds": [float(v) for v in lows]})
     start = time.perf_counter()
     crn = compile_network(net, "reduced", lows)
@@ -201,10 +233,14 @@ def exact_stage(net: Network, crn: CRN, ds: Dataset) -> ExactCheck:
     return ExactCheck(nn_out, crn_out, engine_name(fire), check, proof, seconds)
 
 
-def kinetics_stage(crn: CRN, x: np.ndarray, n_ode: int, seed: int, progress: bool) -> tuple[np.ndarray, KineticsResult]:
-    """``n_ode`` seeded test examples by mass-action ODE with random rate constants."""
-    n = min(n_ode, len(x))
-    idx = np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))
+def kinetics_stage(
+    crn: CRN, x: np.ndarray, n_ode: int, seed: int, progress: bool, pool: np.ndarray | None = None
+) -> tuple[np.ndarray, KineticsResult]:
+    """``n_ode`` seeded test examples (rows of ``x``, drawn from ``pool``, default all) by
+    mass-action ODE with random rate constants."""
+    pool = np.arange(len(x)) if pool is None else pool
+    n = min(n_ode, len(pool))
+    idx = np.sort(np.random.default_rng(seed).choice(pool, n, replace=False))
     ode = simulate(crn, x[idx], rates="random", seed=seed, tol=ODE_TOL, record=min(3, n), progress=progress)
     return idx, ode
 
@@ -297,6 +333,43 @@ def _kinetics_check(
     )
 
 
+def paper_fields(task: Task, recipe: str) -> dict[str, Any]:
+    """The authors' figures to set beside ours (``paper_*`` in ``metrics.json``), for paper recipes."""
+    ref = task.reference
+    if recipe == "default" or ref is None:
+        return {}
+    return {
+        "paper_accuracy": ref.accuracy,
+        "paper_network": ref.network,
+        "paper_reactions": ref.reactions,
+        "paper_species": ref.species,
+        "paper_total_products": ref.total_products,
+        "recipe_fix": task.recipe(recipe).fix or None,
+    }
+
+
+def cross_validation(task: Task, ds: Dataset, opts: RunOptions) -> CrossValidation | None:
+    """Stratified k-fold accuracy of the recipe (``--cv-folds``, default the recipe's): each fold's
+    network is trained on the other folds exactly as the run's network is on all of them (where
+    the recipe validates on its training set, so does each fold) and tested on the held-out fold."""
+    folds = task.recipe(opts.recipe).cv_folds if opts.cv_folds is None else opts.cv_folds
+    if not folds or opts.network is not None:
+        return None
+    from .protocols import stratified_folds
+    from .train import train_network
+
+    config = train_config(task, opts)
+    same = ds.x_val is ds.x_train
+    start = time.perf_counter()
+    scores = []
+    for k, (tr, te) in enumerate(stratified_folds(ds.y_train, folds, opts.seed)):
+        config.seed = opts.seed * 1000 + k + 1
+        x_val, y_val = (ds.x_train[tr], ds.y_train[tr]) if same else (ds.x_val, ds.y_val)
+        net = train_network(ds.x_train[tr], ds.y_train[tr], x_val, y_val, ds.n_classes, config).network
+        scores.append(float(np.mean(net.predict(ds.x_train[te]) == ds.y_train[te])))
+    return CrossValidation(folds, float(np.mean(scores)), float(np.std(scores)), scores, time.perf_counter() - start)
+
+
 def run_task(opts: RunOptions) -> Metrics:
     """Run one task end to end into ``opts.out`` (replaced as a whole) and return its metrics."""
     task = get_task(opts.task)
@@ -314,7 +387,7 @@ def run_task(opts: RunOptions) -> Metrics:
 
         exact = exact_stage(net, crn, ds)
         start = time.perf_counter()
-        idx, ode = kinetics_stage(crn, ds.x_test, opts.n_ode, opts.seed, opts.progress)
+        idx, ode = kinetics_stage(crn, ds.x_test, opts.n_ode, opts.seed, opts.progress, ds.eval_index)
         ode_check = _kinetics_check(idx, ode, exact.nn_out, opts.seed, time.perf_counter() - start)
 
         counts = counts_stage(crn, ds.x_test, ds.y_test, exact.nn_out, opts)
@@ -325,14 +398,16 @@ def run_task(opts: RunOptions) -> Metrics:
         final = final_state(crn, ds.x_test[: min(len(ds.x_test), 200)])
         nonzero = init[init > 0]
         matrix = report.confusion(ds.y_test, crn_pred, ds.n_classes)
+        ev = np.arange(len(ds.y_test)) if ds.eval_index is None else ds.eval_index
+        nn_pred = exact.nn_out.argmax(1)
         metrics = Metrics(
             task=opts.task if opts.task != "pattern" else f"pattern:{ds.name}",
             network_shape="-".join(map(str, net.shape)),
             weight_kind=net.weight_kind,
             crn_form="reduced",
             input_shift=comp.lows is not None,
-            nn_accuracy=float(np.mean(exact.nn_out.argmax(1) == ds.y_test)),
-            crn_accuracy=float(np.mean(crn_pred == ds.y_test)),
+            nn_accuracy=float(np.mean(nn_pred[ev] == ds.y_test[ev])),
+            crn_accuracy=float(np.mean(crn_pred[ev] == ds.y_test[ev])),
             agreement=agree.fraction,
             n_ties=agree.n_ties,
             tie_tolerance=TIE_RTOL,
@@ -368,6 +443,13 @@ def run_task(opts: RunOptions) -> Metrics:
             best_epoch=None if trained.best_epoch is None else trained.best_epoch + 1,
             epochs_run=None if trained.history is None else len(trained.history["loss"]),
             credit=ds.info.get("credit") if ds.image_shape is not None else None,
+            recipe=opts.recipe,
+            evaluation_set=ds.evaluation,
+            n_eval=len(ev),
+            nn_test_accuracy=float(np.mean(nn_pred == ds.y_test)),
+            crn_test_accuracy=float(np.mean(crn_pred == ds.y_test)),
+            **paper_fields(task, opts.recipe),
+            cross_validation=cross_validation(task, ds, opts),
             counts=counts.checks,
             ssa=counts.ssa,
         )

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +22,50 @@ import numpy as np
 from tqdm import tqdm
 
 from ..crn import CRN
-from ..errors import SimulationError
+from ..errors import DeepCRNError, SimulationError
 from ..exact import evaluate
 from ..io_map import agreement
 from ..kinetics.batched import qualifies, simulate_batched
 from ..kinetics.rates import check_rate_range, check_seed, random_rates
 
 _ADDRESS = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+\Z")
+
+
+def check_address(address: str | None, error: type[DeepCRNError] = SimulationError) -> None:
+    """Refuse (``error``) a ``--scheduler`` that is not a Dask scheduler address."""
+    if address is not None and not _ADDRESS.match(address):
+        raise error(f"--scheduler {address!r} is not a Dask scheduler address; expected e.g. tcp://HOST:8786")
+
+
+@contextmanager
+def dask_client(address: str | None, n_workers: int) -> Iterator[Any]:
+    """A Dask client: of the scheduler at ``address``, or of a local cluster of ``n_workers``
+    single-threaded worker processes (closed on exit)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as err:  # pragma: no cover - a dependency of deepcrn[sweep]
+        raise SimulationError("this command needs Dask: pip install 'deepcrn[sweep]'") from err
+    cluster = None
+    try:
+        if address:
+            try:
+                client = Client(address, timeout="10s")
+            except (OSError, ValueError, TypeError) as err:
+                raise SimulationError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+        else:
+            cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+        with client:
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def draw_seed(seed: int, draw: int) -> int:
@@ -104,40 +143,17 @@ def sweep(
     check_rate_range(low, high)
     if not (0 < tol <= 1) or not (0 < t_max < float("inf")):
         raise SimulationError(f"need 0 < tol <= 1 and a finite t_max > 0, got tol={tol:g}, t_max={t_max:g}")
-    if address is not None and not _ADDRESS.match(address):
-        raise SimulationError(f"--scheduler {address!r} is not a Dask scheduler address; expected e.g. tcp://HOST:8786")
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as err:  # pragma: no cover - a dependency of deepcrn[sweep]
-        raise SimulationError("sweeps need Dask: pip install 'deepcrn[sweep]'") from err
+    check_address(address, SimulationError)
     reference = evaluate(crn, x)
-    cluster = None
-    try:
-        if address:
-            try:
-                client = Client(address, timeout="10s")
-            except (OSError, ValueError, TypeError) as err:
-                raise SimulationError(f"cannot reach the Dask scheduler at {address}: {err}") from err
-        else:
-            cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-        with client:
-            crn_f, x_f = client.scatter([crn, x], broadcast=True)
-            futures = [
-                client.submit(run_draw, crn_f, x_f, d, seed, low, high, tol, t_max, pure=False) for d in range(draws)
-            ]
-            results = []
-            for future in tqdm(as_completed(futures), total=draws, desc="sweep", unit="draw", disable=not progress):
-                results.append(future.result())
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(address, n_workers) as client:
+        from dask.distributed import as_completed
+
+        crn_f, x_f = client.scatter([crn, x], broadcast=True)
+        args = (seed, low, high, tol, t_max)
+        futures = [client.submit(run_draw, crn_f, x_f, d, *args, pure=False) for d in range(draws)]
+        results = []
+        for future in tqdm(as_completed(futures), total=draws, desc="sweep", unit="draw", disable=not progress):
+            results.append(future.result())
     results.sort(key=lambda r: r["draw"])
     return SweepResult(
         outputs=np.stack([r["outputs"] for r in results]),

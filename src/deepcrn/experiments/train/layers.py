@@ -8,11 +8,14 @@ weights straight through (``w + (q(w) - w).detach()``):
 - ``ternary``: ``0`` where ``|w| < threshold`` (default 0.5), else ``sign(w)``;
 - ``integer``: ``round(w * levels)`` in ``{-levels, ..., levels}``.
 
-Each layer also multiplies by a fixed positive scale ``1 / d`` with ``d = sqrt(n_in)`` (times
-``levels`` for integer weights), which keeps activations of order 1. ReLU is positively
-homogeneous, so this exports exactly: the network file stores the integer weights and ``scale
-= d`` (DESIGN section 1), and the CRN scales its biases instead. No batch normalisation is used:
-its per-neuron scale would not fold into weights restricted to {-1, 0, +1}.
+Each layer multiplies by a fixed positive scale ``1 / d``: by default ``d = sqrt(n_in)`` (times
+``levels`` for integer weights), which keeps activations of order 1; with ``fan_in_scale=False``
+``d = 1`` (``levels`` for integer weights): weights are +-1 unscaled, the paper's ``H = 1``.
+ReLU is positively homogeneous, so either exports exactly: the network file stores the integer
+weights and ``scale = d`` (DESIGN section 1), and the CRN scales its biases instead. No batch
+normalisation is used: its per-neuron scale would not fold into weights restricted to {-1, 0, +1}.
+
+Initial latent weights are uniform in ``[-init, init]`` (default 1, BinaryConnect's ``H``).
 """
 
 from __future__ import annotations
@@ -35,17 +38,31 @@ def quantize(w: torch.Tensor, kind: WeightKind, threshold: float = 0.5, levels: 
     return torch.clamp(torch.round(w * levels), -levels, levels)
 
 
+def glorot_lr_scale(n_in: int, n_out: int) -> float:
+    """BinaryConnect's per-layer learning-rate factor for the weights, ``1 / sqrt(1.5 / (n_in + n_out))``."""
+    return 1.0 / math.sqrt(1.5 / (n_in + n_out))
+
+
 class QuantLinear(nn.Module):
     """``y = x @ q(W)^T / d + b`` with latent ``W`` of shape ``(n_out, n_in)``."""
 
-    def __init__(self, n_in: int, n_out: int, kind: WeightKind, threshold: float = 0.5, levels: int = 3) -> None:
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        kind: WeightKind,
+        threshold: float = 0.5,
+        levels: int = 3,
+        fan_in_scale: bool = True,
+        init: float = 1.0,
+    ) -> None:
         super().__init__()
         self.kind: WeightKind = kind
         self.threshold = threshold
         self.levels = levels
-        self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-1, 1))
+        self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-init, init))
         self.bias = nn.Parameter(torch.zeros(n_out))
-        self.divisor = math.sqrt(n_in) * (levels if kind == "integer" else 1)
+        self.divisor = (math.sqrt(n_in) if fan_in_scale else 1.0) * (levels if kind == "integer" else 1)
 
     def quantized(self) -> torch.Tensor:
         return quantize(self.weight, self.kind, self.threshold, self.levels)
@@ -60,7 +77,8 @@ class QuantLinear(nn.Module):
 
 
 class QuantMLP(nn.Module):
-    """Quantised dense layers with ReLU between them and dropout on hidden activations."""
+    """Quantised dense layers with ReLU between them, dropout on the inputs (``dropout_in``) and on
+    hidden activations (``dropout``)."""
 
     def __init__(
         self,
@@ -69,14 +87,21 @@ class QuantMLP(nn.Module):
         dropout: float = 0.0,
         threshold: float = 0.5,
         levels: int = 3,
+        fan_in_scale: bool = True,
+        dropout_in: float = 0.0,
+        init: float = 1.0,
     ) -> None:
         super().__init__()
         self.shape = shape
         self.kind: WeightKind = kind
-        self.layers = nn.ModuleList(QuantLinear(a, b, kind, threshold, levels) for a, b in zip(shape[:-1], shape[1:]))
+        self.layers = nn.ModuleList(
+            QuantLinear(a, b, kind, threshold, levels, fan_in_scale, init) for a, b in zip(shape[:-1], shape[1:])
+        )
         self.dropout = nn.Dropout(dropout)
+        self.dropout_in = nn.Dropout(dropout_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dropout_in(x)
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:

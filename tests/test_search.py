@@ -1,0 +1,77 @@
+"""`deepcrn search`: a real (tiny) grid on a Dask LocalCluster; Pareto fronts against brute force."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepcrn.cli import main
+from deepcrn.compile import compile_network
+from deepcrn.experiments.search import dominates, pareto_front
+from deepcrn.interop.text import load_crn
+from deepcrn.network import load_network
+from deepcrn.verify import verify_equivalence
+
+
+def test_pareto_front_against_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    rows = [{"a": float(a), "c": int(c)} for a, c in zip(rng.integers(0, 5, 60) / 4, rng.integers(1, 9, 60))]
+    front = pareto_front(rows, "a", "c")
+    for i, r in enumerate(rows):
+        beaten = any(o["a"] >= r["a"] and o["c"] <= r["c"] and (o["a"] > r["a"] or o["c"] < r["c"]) for o in rows)
+        assert front[i] == (not beaten)
+    assert any(front)
+    assert dominates({"accuracy": 0.98, "reactions": 8}, 0.98, 9)
+    assert dominates({"accuracy": 0.99, "reactions": 9}, 0.98, 9)
+    assert not dominates({"accuracy": 0.98, "reactions": 9}, 0.98, 9)
+    assert not dominates({"accuracy": 0.97, "reactions": 3}, 0.98, 9)
+
+
+def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "search"
+    args = ["search", "iris", "--epochs", "3", "--seeds", "2", "--max-hidden", "2", "--weights", "ternary"]
+    code = main([*args, "--sparsity", "0,0.5", "--ode-examples", "2", "--workers", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert {p.name for p in out.iterdir()} == {"pareto.csv", "pareto.png", "search.json", "networks"}
+    with open(out / "pareto.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 1 * 2 * 2  # widths 1, 2 x ternary x two sparsities x two seeds
+    assert {r["hidden"] for r in rows} == {"1", "2"} and {r["seed"] for r in rows} == {"0", "1"}
+    summary = json.loads((out / "search.json").read_text())
+    assert summary["candidates"] == 8 and summary["paper"]["reactions"] == 9 and summary["n_eval"] == 150
+    assert summary["training"]["epochs"] == 3 and summary["training"]["threshold"] == 0.15
+    parsed = [{"accuracy": float(r["accuracy"]), "reactions": int(r["reactions"])} for r in rows]
+    assert [r["pareto_reactions"] == "1" for r in rows] == pareto_front(parsed, "accuracy", "reactions")
+    assert all(r["proven_equivalent"] == "1" and r["ode_agreement"] == "1" for r in rows)
+    chosen = summary["chosen"]
+    assert chosen and {p.name for p in (out / "networks").iterdir()} == set(chosen)
+    for name in chosen:
+        row = next(r for r in rows if r["name"] == name)
+        net = load_network(out / "networks" / name / "network.json")
+        crn = load_crn(out / "networks" / name / "crn.txt")
+        assert verify_equivalence(net, crn).equivalent and len(crn.reactions) == int(row["reactions"])
+        assert compile_network(net).reactions == crn.reactions
+    assert "the paper's 4-3-3: accuracy 0.9800, 9 reactions" in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "pattern"], "invalid choice: 'pattern'"),
+        (["search", "iris", "--max-hidden", "0"], "must be at least 1"),
+        (["search", "iris", "--weights", "ternary,float"], "expected weight kinds"),
+        (["search", "iris", "--sparsity", "0,-1"], "values must be finite and >= 0"),
+        (["search", "iris", "--scheduler", "localhost"], "is not a Dask scheduler address"),
+        (["search", "heart", "--recipe", "default", "--max-hidden", "2"], "leaves no width; the smallest is 3"),
+    ],
+)
+def test_bad_search_options(args: list[str], message: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main([*args, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("deepcrn: error: ") and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
