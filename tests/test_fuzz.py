@@ -868,6 +868,36 @@ def test_run_options_are_refused_before_training(root: Path, options: dict[str, 
         assert time.perf_counter() - start < 5, "refused only after training"
 
 
+SEARCH_VALID = {
+    "--seeds": "1",
+    "--max-hidden": "3",
+    "--epochs": "1",
+    "--ode-examples": "1",
+    "--workers": "1",
+    "--sparsity": "0",
+    "--depths": "1",
+}
+
+
+@fuzz(30)
+@given(st.fixed_dictionaries({k: st.one_of(st.just(v), OPTION_VALUES) for k, v in SEARCH_VALID.items()}))
+def test_search_options_are_refused_before_training(root: Path, options: dict[str, str]) -> None:
+    def valid(key: str, value: str) -> bool:
+        if key == "--sparsity":
+            try:
+                return all(math.isfinite(float(v)) and float(v) >= 0 for v in value.split(","))
+            except ValueError:
+                return False
+        if not re.fullmatch(r"\s*\+?\d+\s*", value):
+            return False
+        return int(value) >= (0 if key == "--ode-examples" else 1)
+
+    assume(not all(valid(k, v) for k, v in options.items()))  # valid options would train
+    with folder(root) as tmp:
+        code, _, err = cli("search", "iris", *[f"{k}={v}" for k, v in options.items()], "--out", tmp / "out")
+        assert not succeeded(code, err, tmp / "out")
+
+
 @fuzz(6)
 @given(st.sampled_from(["-1", "abc", "", "1e3", "9223372036854775808", "0", "7"]))
 def test_demo_seed(seed: str) -> None:
