@@ -74,7 +74,7 @@ def _best(fn: Any, repeat: int) -> float:
 
 
 # --------------------------------------------------------------------------- one form (child)
-def _form(form: str, n: int, n_scipy: int, queue: Any) -> None:
+def _form(form: str, n: int, n_scipy: int, rtol: float | None, queue: Any) -> None:
     from run import lean_forward, ternary_network
 
     from deepcrn.analysis import stats
@@ -96,11 +96,12 @@ def _form(form: str, n: int, n_scipy: int, queue: Any) -> None:
     exact = evaluate(crn, x)
 
     start = time.perf_counter()
-    res = simulate(crn, x, rates, tol=TOL, engine="batched")
+    res = simulate(crn, x, rates, tol=TOL, engine="batched", rtol=rtol)
     seconds = time.perf_counter() - start
     err = np.abs(res.outputs - exact).max(axis=1) / res.tolerance
     out.update(
         n=n,
+        rtol=rtol,
         seconds=seconds,
         ms_per_example=1e3 * seconds / n,
         converged=int(res.converged.sum()),
@@ -271,13 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forms", default="full,reduced,dsd")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per form")
     parser.add_argument("--big-ode-examples", type=int, default=100)
+    parser.add_argument("--rtol", type=float, help="the batched integrator's step control (default its own, 3e-2)")
     parser.add_argument("--no-big", action="store_true", help="skip 784-1024-1024-10")
     parser.add_argument("--json", type=Path, default=RESULTS / "large.json")
     args = parser.parse_args(argv)
     rows = []
     for form in args.forms.split(","):
         print(f"{'-'.join(map(str, SHAPE))} {form}: {args.examples} examples ...", file=sys.stderr, flush=True)
-        r = child(_form, form, args.examples, args.scipy_examples, timeout=args.timeout)
+        r = child(_form, form, args.examples, args.scipy_examples, args.rtol, timeout=args.timeout)
         r.setdefault("form", form)
         rows.append(r)
         print(json.dumps(r), file=sys.stderr, flush=True)
