@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from ..errors import DataError
@@ -185,8 +186,9 @@ class Design:
     modules: tuple[Module, ...]
     history: frozenset[str] = field(default_factory=frozenset)
 
-    @property
+    @cached_property
     def complexes(self) -> dict[str, Complex]:
+        """Signals and fuels by name (built once: designs of large CRNs have 10^5 complexes)."""
         return {**self.signals, **self.fuels}
 
     def signal_of(self, sequence: Sequence[str], structure: Sequence[str]) -> str | None:
