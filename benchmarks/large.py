@@ -64,18 +64,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _best(fn: Any, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 # --------------------------------------------------------------------------- one form (child)
 def _form(form: str, n: int, n_scipy: int, rtol: float | None, queue: Any) -> None:
-    from run import lean_forward, ternary_network
+    from run import best_of, lean_forward, ternary_network
 
     from deepcrn.analysis import stats
     from deepcrn.compile import compile_network
@@ -116,10 +107,10 @@ def _form(form: str, n: int, n_scipy: int, rtol: float | None, queue: Any) -> No
     b = min(n, chunk_size(len(integ.plan.tracked)), 512)
     c = np.ascontiguousarray(initial_state(crn, x[:b])[:, integ.plan.tracked].T)
     h = np.full(b, 0.1)
-    out["sweep_us"] = 1e6 * _best(lambda: integ.step(c, h), 5) / b
+    out["sweep_us"] = 1e6 * best_of(lambda: integ.step(c, h), 5) / b
     layers = [(layer.effective_weights.astype(float), layer.bias, layer.activation == "relu") for layer in net.layers]
     xs = x[: min(n, 2000)]
-    out["forward_us"] = 1e6 * _best(lambda: lean_forward(layers, xs), 7) / len(xs)
+    out["forward_us"] = 1e6 * best_of(lambda: lean_forward(layers, xs), 7) / len(xs)
     out["lower_bound_ms"] = 1e-3 * out["steps_mean"] * out["sweep_us"]
     out["peak_mb_batched"] = _peak_mb()
 
@@ -155,7 +146,7 @@ def child(target: Any, *args: Any, timeout: float) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- 784-1024-1024-10 (child)
 def _big(n_ode: int, queue: Any) -> None:
-    from run import lean_forward, ternary_network
+    from run import best_of, lean_forward, ternary_network
 
     from deepcrn.compile import compile_network
     from deepcrn.exact import evaluate
@@ -169,7 +160,7 @@ def _big(n_ode: int, queue: Any) -> None:
     x, label = _inputs(BIG[0], 10_000)
     layers = [(layer.effective_weights.astype(float), layer.bias, layer.activation == "relu") for layer in net.layers]
     out: dict[str, Any] = {"network": "-".join(map(str, BIG)), "inputs": label, "forms": {}}
-    out["forward_10000_s"] = _best(lambda: lean_forward(layers, x), 5)
+    out["forward_10000_s"] = best_of(lambda: lean_forward(layers, x), 5)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         np.savetxt(d / "x.csv", x, delimiter=",", fmt="%.17g")
@@ -186,11 +177,11 @@ def _big(n_ode: int, queue: Any) -> None:
             save_binary(crn, npz)
             row["text_mb"] = text.stat().st_size / 1e6
             row["npz_mb"] = npz.stat().st_size / 1e6
-            row["read_text_s"] = _best(lambda: load_any_crn(text), 2)  # noqa: B023 (called at once)
+            row["read_text_s"] = best_of(lambda: load_any_crn(text), 2)  # noqa: B023 (called at once)
             row["read_text_mb_per_s"] = row["text_mb"] / row["read_text_s"]
-            row["read_npz_s"] = _best(lambda: load_any_crn(npz), 3)  # noqa: B023
+            row["read_npz_s"] = best_of(lambda: load_any_crn(npz), 3)  # noqa: B023
             cmd = [str(Path(sys.executable).parent / "deepcrn"), "evaluate", str(npz), "--inputs", str(d / "x.csv")]
-            row["cli_exact_10000_s"] = _best(
+            row["cli_exact_10000_s"] = best_of(
                 lambda: subprocess.run([*cmd, "-o", str(d / "y.csv")], check=True, capture_output=True),  # noqa: B023
                 3,
             )

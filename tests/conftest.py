@@ -31,3 +31,11 @@ def data_root() -> Path:
             pytest.fail(message + " and DEEPCRN_REQUIRE_DATA=1")
         pytest.skip(message)
     return root
+
+
+@pytest.fixture
+def inputs_file(tmp_path: Path) -> Path:
+    path = tmp_path / "x.csv"
+    rows = np.random.default_rng(2).normal(size=(5, 3))
+    path.write_text("a,b,c\n" + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
+    return path

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
+from deepcrn.cli import main
 from deepcrn.crn import CRN, InputSpec, OutputSpec, Reaction
 from deepcrn.network import Layer, Network
 
@@ -130,3 +132,10 @@ def random_crns(draw: st.DrawFn, general: bool = False) -> CRN:
             neg = len(species) - 1
         outputs.append(OutputSpec(f"y{j}", species[int(pos)], species[int(neg)], float(rng.choice([1.0, 3.0]))))
     return CRN(tuple(species), tuple(reactions), init, tuple(inputs), tuple(outputs))
+
+
+def run_cli(args: list[object], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``deepcrn ARGS`` in this process; its exit code, stdout and stderr."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -33,15 +33,9 @@ from deepcrn.interop.tables import read_csv
 from deepcrn.interop.text import load_crn, parse_crn, save_crn
 from deepcrn.network import Layer, Network
 
-from .strategies import random_network
+from .strategies import random_network, run_cli
 
 CONSOLE = Path(sys.executable).with_name("deepcrn")
-
-
-def run_cli(args: list[object], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def refused(args: list[object], capsys: pytest.CaptureFixture[str], *pieces: str) -> str:

@@ -16,7 +16,7 @@ from deepcrn.interop.tables import read_csv
 from deepcrn.interop.text import load_crn
 from deepcrn.network import Network, load_network
 
-from .strategies import random_network
+from .strategies import random_network, run_cli
 
 
 @pytest.fixture
@@ -25,20 +25,6 @@ def net_file(tmp_path: Path) -> Path:
     path = tmp_path / "net.json"
     net.save(path)
     return path
-
-
-@pytest.fixture
-def inputs_file(tmp_path: Path) -> Path:
-    path = tmp_path / "x.csv"
-    rows = np.random.default_rng(2).normal(size=(5, 3))
-    path.write_text("a,b,c\n" + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
-    return path
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_compile_and_evaluate_exact(tmp_path: Path, net_file: Path, inputs_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from deepcrn.exact import evaluate, rounding_bound
 from deepcrn.interop.tables import format_csv, read_csv
 from deepcrn.interop.text import load_crn
 
-from .strategies import random_network
+from .strategies import random_network, run_cli
 
 
 @pytest.fixture
@@ -24,20 +24,6 @@ def crn_file(tmp_path: Path) -> Path:
     net.save(tmp_path / "net.json")
     assert main(["compile", str(tmp_path / "net.json"), "-o", str(tmp_path / "crn.txt")]) == 0
     return tmp_path / "crn.txt"
-
-
-@pytest.fixture
-def inputs_file(tmp_path: Path) -> Path:
-    path = tmp_path / "x.csv"
-    rows = np.random.default_rng(2).normal(size=(5, 3))
-    path.write_text("a,b,c\n" + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
-    return path
-
-
-def run_cli(args: list[object], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_exact_at_integer_counts(tmp_path: Path, crn_file: Path, inputs_file: Path, capsys) -> None:  # type: ignore[no-untyped-def]
