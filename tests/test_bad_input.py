@@ -538,6 +538,37 @@ def test_csv_partial_header_in_the_wrong_column(tmp_path: Path, capsys, identity
     refused(["evaluate", identity_crn, "--inputs", path], capsys, "y.csv:1: the header names input 'a' twice")
 
 
+def test_npy_inputs_read_like_the_csv(tmp_path: Path, capsys, identity_crn: Path) -> None:  # type: ignore[no-untyped-def]
+    x = np.random.default_rng(5).normal(size=(4, 3))
+    np.save(tmp_path / "x.npy", x)
+    code, out, _ = run_cli(["evaluate", identity_crn, "--inputs", tmp_path / "x.npy"], capsys)
+    assert code == 0 and out.splitlines()[0] == "oa,ob,oc"
+    np.testing.assert_array_equal(np.loadtxt(out.splitlines()[1:], delimiter=",", ndmin=2), x)
+    np.save(tmp_path / "i.npy", np.arange(6, dtype=np.int32).reshape(2, 3))  # integers are numbers too
+    assert run_cli(["evaluate", identity_crn, "--inputs", tmp_path / "i.npy"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "values, piece",
+    [
+        (np.zeros((2, 4)), "x.npy: 4 columns, expected 3 (one per input)"),
+        (np.zeros(3), "x.npy: array of shape (3,); expected (examples, inputs)"),
+        (np.zeros((0, 3)), "x.npy: array of shape (0, 3); expected (examples, inputs) with >= 1 example"),
+        (np.array([[1.0, np.nan, 2.0]]), "x.npy: row 1, column 2 is nan; numbers must be finite"),
+        (np.array([["a", "b", "c"]]), "x.npy: holds <U1 values; expected numbers"),
+        (np.array([[1, None, 2]], dtype=object), "x.npy: not a readable .npy array of numbers"),  # pickled: refused
+        (b"not a numpy file", "x.npy: not a readable .npy array of numbers"),
+    ],
+)
+def test_bad_npy_inputs(tmp_path: Path, capsys, identity_crn: Path, values: object, piece: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "x.npy"
+    if isinstance(values, bytes):
+        path.write_bytes(values)
+    else:
+        np.save(path, values, allow_pickle=True)
+    refused(["evaluate", identity_crn, "--inputs", path], capsys, piece)
+
+
 # --------------------------------------------------------------------------- messages
 def test_read_and_write_failures_name_the_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     crn = tmp_path / "c.txt"

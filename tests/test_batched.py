@@ -77,6 +77,23 @@ def test_stopping_times_agree(text: str, low: float, high: float) -> None:
 
 
 @settings(max_examples=25)
+@given(st.data(), networks(max_width=8, max_hidden=3), st.booleans())
+def test_an_infinite_step_is_the_exact_equilibrium(data: st.DataObject, net: Network, full: bool) -> None:
+    """A backward-Euler step of infinite size fires every reaction to completion (the residual
+    rule's equilibrium): the same as the firing engine, and the network's outputs."""
+    crn = compile_network(net, form="full" if full else "reduced")
+    x = data.draw(inputs_for(net.n_inputs, max_batch=4))
+    integ = BatchedIntegrator(crn, random_rates(len(crn.reactions), seed=data.draw(st.integers(0, 99))))
+    c = np.ascontiguousarray(initial_state(crn, x)[:, integ.plan.tracked].T)
+    fired = c.copy()
+    integ.plan.fire(fired)
+    final = integ.step(c, np.full(len(x), np.inf))
+    scale = 1 + np.abs(fired).max()
+    np.testing.assert_allclose(final, fired, rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(integ.outputs(final).T, net.forward(x), rtol=1e-9, atol=1e-9 * scale)
+
+
+@settings(max_examples=25)
 @given(st.data(), networks(max_width=8, max_hidden=3), st.floats(1e-4, 1e3), st.booleans())
 def test_a_step_keeps_concentrations_non_negative_and_the_equilibrium(
     data: st.DataObject, net: Network, h: float, full: bool

@@ -85,6 +85,8 @@ def test_cycles_are_named() -> None:
 def test_levels_are_topological() -> None:
     crn = parse_crn("C -> D\nA -> B\nB -> C")
     assert reaction_levels(crn) == [[1], [2], [0]]
+    crn = parse_crn("A -> B\nB -> C\nX -> Y")  # X -> Y: as early as possible, or as late
+    assert reaction_levels(crn) == [[0, 2], [1]] and reaction_levels(crn, late=True) == [[0], [1, 2]]
     with pytest.raises(CRNError, match="cycle"):
         reaction_levels(parse_crn("A -> B\nB -> A"))
 
@@ -123,13 +125,20 @@ def test_levels_agree_with_the_species_graph(seed: int) -> None:
         assert all((a, b) in edges for a, b in zip(cycle, cycle[1:]))
         return
     assert cycle is None
-    levels = reaction_levels(crn)
-    assert sorted(i for group in levels for i in group) == list(range(len(reactions)))
-    level_of = {i: k for k, group in enumerate(levels) for i in group}
-    for j, r in enumerate(reactions):
-        for i, q in enumerate(reactions):
-            if any(q.net().get(name, 0) > 0 for name, _ in r.reactants):
-                assert level_of[i] < level_of[j]
+    early, late = reaction_levels(crn), reaction_levels(crn, late=True)
+    assert len(late) == len(early)  # the same depth
+    for levels in (early, late):
+        assert sorted(i for group in levels for i in group) == list(range(len(reactions)))
+        level_of = {i: k for k, group in enumerate(levels) for i in group}
+        for j, r in enumerate(reactions):
+            for i, q in enumerate(reactions):
+                if any(q.net().get(name, 0) > 0 for name, _ in r.reactants):
+                    assert level_of[i] < level_of[j]
+    # As late as possible: each reaction one level before the earliest one using what it makes.
+    level_of = {i: k for k, group in enumerate(late) for i in group}
+    for i, q in enumerate(reactions):
+        users = [level_of[j] for j, r in enumerate(reactions) if any(q.net().get(n, 0) > 0 for n, _ in r.reactants)]
+        assert level_of[i] == (min(users) - 1 if users else len(late) - 1)
     order = species_order(crn)
     assert sorted(order) == sorted(names)
     position = {name: k for k, name in enumerate(order)}

@@ -196,7 +196,7 @@ def test_amounts_far_from_one() -> None:
 
 def test_memory_bounded_chunks_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """CRNs with many species integrate fewer examples at a time; each example's trajectory is
-    its own, so the results are the same as in one chunk."""
+    its own, so the results are the same as in one chunk (up to rounding)."""
     from deepcrn.kinetics import batched
 
     from .strategies import random_network
@@ -209,11 +209,15 @@ def test_memory_bounded_chunks_change_nothing(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(batched, "CHUNK_BYTES", 64 * n_tracked * 8)  # chunks of 8 examples
     assert batched.chunk_size(n_tracked) == 8
     parts = simulate(crn, x, "random", seed=2, engine="batched", record=2)
-    for field in ("outputs", "times", "steps", "converged"):
+    # The same up to rounding: BLAS may round a column of a matrix product differently with
+    # another batch width (another kernel for the edge of the block), never more than that.
+    for field in ("steps", "converged"):
         np.testing.assert_array_equal(getattr(parts, field), getattr(whole, field))
+    for field in ("outputs", "times"):
+        np.testing.assert_allclose(getattr(parts, field), getattr(whole, field), rtol=1e-9, atol=1e-12)
     for (t1, v1), (t2, v2) in zip(parts.trajectories, whole.trajectories):
-        np.testing.assert_array_equal(t1, t2)
-        np.testing.assert_array_equal(v1, v2)
+        np.testing.assert_allclose(t1, t2, rtol=1e-9)
+        np.testing.assert_allclose(v1, v2, rtol=1e-9, atol=1e-12)
     with pytest.raises(Exception, match="example 37 is NaN"):  # checked whole, not chunk by chunk
         bad = x.copy()
         bad[36, 0] = np.nan

@@ -186,12 +186,42 @@ def is_feed_forward(crn: CRN) -> bool:
     return bool(np.all(_order(crn).level_of >= 0))
 
 
-def reaction_levels(crn: CRN) -> list[list[int]]:
+def reaction_levels(crn: CRN, *, late: bool = False) -> list[list[int]]:
     """Reactions grouped in topological levels: a reaction's reactants are net-produced only by
-    reactions of earlier levels. Raises :class:`CRNError` naming a cycle."""
+    reactions of earlier levels. Raises :class:`CRNError` naming a cycle.
+
+    Each reaction sits at the earliest level its reactants allow; with ``late``, at the latest
+    one its products' consumers allow (as late as possible; the same number of levels). Either
+    order fires every reaction after everything that makes its reactants; the late one puts the
+    two rails of a value's fan-out (``Y+`` made one level before ``Y-`` in a compiled CRN)
+    in the same level, where their productions share one matrix product
+    (:mod:`deepcrn.exact.production`)."""
     if not is_feed_forward(crn):
         raise CRNError(f"CRN is not feed-forward: cycle {' -> '.join(find_cycle(crn) or ['?'])}")
-    return _order(crn).levels
+    return _late_levels(crn) if late else _order(crn).levels
+
+
+def _late_levels(crn: CRN) -> list[list[int]]:
+    """The as-late-as-possible levels (:func:`reaction_levels`): walking the early levels
+    backwards, a reaction goes one level before the earliest reaction using what it makes, or
+    to the last level when nothing uses it."""
+
+    def compute() -> list[list[int]]:
+        early = _order(crn).levels
+        uses, makes = _incidence(crn)
+        feeds = (makes.T.tocsr() @ uses).tocsr()  # (reactions, reactions): r makes a reactant of q
+        last = len(early) - 1
+        late = np.full(len(crn.reactions), last, dtype=np.int64)
+        for group in reversed(early):
+            rows = feeds[group]
+            counts = np.diff(rows.indptr)
+            if not rows.nnz:
+                continue
+            firsts = np.minimum.reduceat(late[rows.indices], rows.indptr[:-1][counts > 0])
+            late[np.asarray(group)[counts > 0]] = firsts - 1
+        return [np.flatnonzero(late == level).tolist() for level in range(last + 1)]
+
+    return _memo(crn, "late_levels", compute)
 
 
 def depth(crn: CRN) -> int | None:

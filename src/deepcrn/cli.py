@@ -29,7 +29,7 @@ from .crn import CRN
 from .errors import DeepCRNError
 from .interop.export import save_any_crn
 from .interop.load import load_any_crn
-from .interop.tables import format_csv, read_csv, write_csv
+from .interop.tables import format_csv, read_examples, write_csv
 from .interop.text import format_crn
 from .io_map import input_values
 from .network import load_network
@@ -37,7 +37,8 @@ from .summary import describe, describe_text
 
 INPUTS_HELP = (
     "CSV, one row per example: a header naming every input matches columns by name (any order); "
-    "any other header, or none, matches them by position"
+    "any other header, or none, matches them by position; or a .npy file of shape (examples, inputs), "
+    "columns by position"
 )
 
 
@@ -134,7 +135,7 @@ def _distinct_output(output: str | None, *inputs: str | None) -> None:
 
 
 def _inputs(path: str, names: Sequence[str]) -> np.ndarray:
-    return read_csv(path, names=names)[1]
+    return read_examples(path, names=names)
 
 
 def _molecules(text: str) -> float:

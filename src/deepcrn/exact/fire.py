@@ -80,7 +80,7 @@ class FiringPlan:
         col = {int(s): k for k, s in enumerate(self.tracked)}
         twin = {col[i]: col[j] for i, j in rail_pairs(crn).items() if i in col and j in col}
         self.levels: list[_Level] = []
-        for group in reaction_levels(crn):
+        for group in reaction_levels(crn, late=True):
             arity = max(len(crn.reactions[i].reactants) for i in group)
             slots = np.zeros((len(group), arity), dtype=np.int64)
             divisors = np.ones((len(group), arity))

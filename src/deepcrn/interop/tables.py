@@ -119,6 +119,40 @@ def read_csv(
     return read_csv_text(read_text(path, "CSV file"), str(path), names, n_columns)
 
 
+def read_examples(
+    path: str | os.PathLike[str], names: Sequence[str] | None = None, n_columns: int | None = None
+) -> np.ndarray:
+    """The ``(examples, inputs)`` values of a CSV file (:func:`read_csv`), or of a NumPy ``.npy``
+    file holding a 2-D array of finite numbers, columns by position (the binary companion of
+    the CSV for many examples: no number parsing; read without pickle)."""
+    if str(path).lower().endswith(".npy"):
+        return read_npy(path, len(names) if names is not None else n_columns)
+    return read_csv(path, names, n_columns)[1]
+
+
+def read_npy(path: str | os.PathLike[str], n_columns: int | None = None) -> np.ndarray:
+    """A ``.npy`` file of examples (:func:`read_examples`); a bad file raises :class:`ParseError`."""
+    try:
+        values = np.load(path, allow_pickle=False)
+    except OSError as err:
+        raise ParseError(f"cannot read NumPy file {path}: {err.strerror or err}") from err
+    except ValueError as err:  # not a .npy file, a truncated one, or an object (pickled) array
+        raise ParseError(f"{path}: not a readable .npy array of numbers ({err})") from err
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+        kind = getattr(values, "dtype", type(values))
+        raise ParseError(f"{path}: holds {kind} values; expected numbers")
+    if values.ndim != 2 or values.shape[0] == 0:
+        raise ParseError(f"{path}: array of shape {values.shape}; expected (examples, inputs) with >= 1 example")
+    if n_columns is not None and values.shape[1] != n_columns:
+        raise ParseError(f"{path}: {values.shape[1]} columns, expected {n_columns} (one per input)")
+    values = values.astype(np.float64)
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, col = bad[0]
+        raise ParseError(f"{path}: row {row + 1}, column {col + 1} is {values[row, col]}; numbers must be finite")
+    return values
+
+
 def format_csv(header: Sequence[str], values: np.ndarray) -> str:
     """CSV text with ``repr`` floats, so values read back exactly."""
     arr = np.asarray(values, dtype=np.float64).reshape(-1, len(header))

@@ -23,12 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from tqdm import tqdm
 
 from ..analysis import circuit_class, rate_independence
 from ..crn import CRN
 from ..errors import SimulationError
 from ..exact.fire import FiringPlan
+from ..exact.production import Block, RailBlock
 from ..io_map import initial_state, input_values
 from .result import KineticsResult
 from .stopping import Residual
@@ -53,16 +55,38 @@ def qualifies(crn: CRN) -> str | None:
 
 
 @dataclass(frozen=True)
+class _Sparse:
+    """A sparse production block as CSR arrays whose column indices are rows of the level's
+    extents (its ``columns`` already applied)."""
+
+    rows: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+def _prepare(block: Block | RailBlock) -> Block | RailBlock | _Sparse:
+    """A level's production block in the form the compiled loops take."""
+    if isinstance(block, Block) and sp.issparse(block.matrix):
+        m = sp.csr_matrix(block.matrix)
+        cols = np.arange(m.shape[1]) if block.columns is None else block.columns
+        return _Sparse(block.rows, m.indptr.astype(np.int64), cols[m.indices].astype(np.int64), m.data)
+    return block
+
+
+@dataclass(frozen=True)
 class _Sweep:
     """One level's reactions split by kind, with their rate constants, for the closed forms."""
 
+    n: int  # reactions in the level
     uni: np.ndarray  # positions (in the level) of the X -> ... reactions
     x: np.ndarray  # their reactant's tracked column
-    k_uni: np.ndarray  # (n_uni, 1) their rate constants
+    k_uni: np.ndarray  # (n_uni,) their rate constants
     bi: np.ndarray  # positions of the A + B -> ... reactions
     a: np.ndarray  # their reactants' tracked columns
     b: np.ndarray
-    k_bi: np.ndarray  # (n_bi, 1)
+    k_bi: np.ndarray  # (n_bi,)
+    blocks: tuple[Block | RailBlock | _Sparse, ...]  # what the level makes
 
 
 class BatchedIntegrator:
@@ -72,40 +96,50 @@ class BatchedIntegrator:
         reason = qualifies(crn)
         if reason is not None:
             raise SimulationError(f"the batched integrator needs X -> ... / A + B -> ... reactions: {reason}")
+        from . import _kernels  # Numba, loaded when a CRN is integrated (not at start-up)
+
+        self.kernels = _kernels
         self.crn = crn
         self.plan = plan or FiringPlan.for_outputs(crn)
-        self.rule = Residual(crn, self.plan)
+        #: the residual rule, firing to completion by a sweep with an infinite step (every
+        #: reaction fires to completion in topological order: the exact equilibrium)
+        self.rule = Residual(crn, self.plan, fire=lambda c: self.step(c, np.full(c.shape[1], np.inf)))
         self.outputs = self.rule.outputs  #: output values ``(n_outputs, batch)`` of a block
         k = np.asarray(rates, dtype=np.float64)
         self.sweeps = []
         for level in self.plan.levels:
             two = level.used[:, 1] if level.slots.shape[1] > 1 else np.zeros(len(level.reactions), bool)
             uni, bi = np.flatnonzero(~two), np.flatnonzero(two)
-            kk = k[level.reactions][:, None]
+            kk = k[level.reactions]
             second = level.slots[bi, 1] if level.slots.shape[1] > 1 else bi
-            self.sweeps.append(_Sweep(uni, level.slots[uni, 0], kk[uni], bi, level.slots[bi, 0], second, kk[bi]))
+            blocks = tuple(_prepare(block) for block in level.blocks)
+            self.sweeps.append(
+                _Sweep(len(kk), uni, level.slots[uni, 0], kk[uni], bi, level.slots[bi, 0], second, kk[bi], blocks)
+            )
 
-    def step(self, c: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """One backward Euler step of sizes ``h`` ``(batch,)`` from ``c`` ``(n_tracked, batch)``."""
-        cur = c.copy()
-        for level, sweep in zip(self.plan.levels, self.sweeps):
-            extent = np.empty((len(level.reactions), cur.shape[1]))
+    def step(self, c: np.ndarray, h: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+        """One backward Euler step of sizes ``h`` ``(batch,)`` from ``c`` ``(n_tracked, batch)``
+        (overwritten with ``in_place``)."""
+        K = self.kernels
+        cur = c if in_place else c.copy()
+        h = np.ascontiguousarray(h, dtype=np.float64)
+        batch = cur.shape[1]
+        for sweep in self.sweeps:
+            extent = np.empty((sweep.n, batch))
             if len(sweep.uni):
-                a = cur[sweep.x]
-                hk = sweep.k_uni * h
-                e = a * (hk / (1.0 + hk))  # < a, so a - e >= 0 exactly
-                cur[sweep.x] = a - e
-                extent[sweep.uni] = e
+                K.fire_linear(cur, sweep.x, sweep.k_uni, h, extent, sweep.uni)
             if len(sweep.bi):
-                a, b = cur[sweep.a], cur[sweep.b]
-                hk = sweep.k_bi * h
-                s = hk * (a + b) + 1.0
-                root = np.sqrt((hk * (a - b)) ** 2 + 2.0 * hk * (a + b) + 1.0)
-                e = np.minimum(2.0 * hk * a * b / (s + root), np.minimum(a, b))
-                cur[sweep.a] = a - e
-                cur[sweep.b] = b - e
-                extent[sweep.bi] = e
-            level.produce(cur, extent)
+                K.fire_min(cur, sweep.a, sweep.b, sweep.k_bi, h, extent, sweep.bi)
+            for block in sweep.blocks:
+                if isinstance(block, _Sparse):
+                    K.add_sparse(cur, block.rows, block.indptr, block.indices, block.data, extent)
+                elif isinstance(block, RailBlock):
+                    total, diff = np.empty((2, len(block.cols_u), batch))
+                    K.rail_sums(extent, block.cols_u, block.cols_v, total, diff)
+                    K.add_rails(cur, block.rows_p, block.rows_n, block.plus @ total, block.minus @ diff)
+                else:
+                    made = block.matrix @ (extent if block.columns is None else extent[block.columns])
+                    K.add_rows(cur, block.rows, made)
         return cur
 
 
@@ -193,14 +227,17 @@ def simulate_batched(
         res = np.full(len(ids), np.inf)
         last_t = np.zeros(len(ids))  # the previous check, for interpolating the stopping time
         last_res = np.full(len(ids), np.inf)
+        # Finished examples stay in the block (idle, taking small steps) until an eighth of it
+        # has finished, then leave together: copying the block at every finish costs more.
+        active = np.ones(len(ids), dtype=bool)
         for _ in range(max_steps):
             # Check the stopping rule when due, and at t_max.
-            due = (t >= next_check) | (t >= t_max)
+            due = active & ((t >= next_check) | (t >= t_max))
             if due.any():
                 last_t[due], last_res[due] = t[due], res[due]
                 res[due] = rule.measure(c[:, due])
                 next_check[due] = _next_check(last_t[due], last_res[due], t[due], res[due], tol_b[due])
-            done = (res <= tol_b) | (t >= t_max)
+            done = active & ((res <= tol_b) | (t >= t_max))
             if done.any():
                 d = ids[done]
                 result.outputs[d] = integ.outputs(c[:, done]).T
@@ -210,8 +247,12 @@ def simulate_batched(
                 result.tolerance[d] = tol_b[done]
                 result.steps[d] = steps[done]
                 bar.update(int(done.sum()))
-                keep = ~done
-                ids, c, t, h, steps, next_check, res, last_t, last_res, tol_b, atol_b = (
+                active &= ~done
+                if not active.any():
+                    break
+            if 8 * np.count_nonzero(~active) >= len(active):
+                keep = active
+                ids, c, t, h, steps, next_check, res, last_t, last_res, tol_b, atol_b, active = (
                     ids[keep],
                     c[:, keep],
                     t[keep],
@@ -223,22 +264,24 @@ def simulate_batched(
                     last_res[keep],
                     tol_b[keep],
                     atol_b[keep],
+                    active[keep],
                 )
-                if not len(ids):
-                    break
             # At most 25% of the time so far per step, so the stopping time is resolved.
-            h = np.minimum(np.minimum(h, np.maximum(0.25 * t, h0)), t_max - t)
+            h = np.where(active, np.minimum(np.minimum(h, np.maximum(0.25 * t, h0)), t_max - t), h0)
             full = integ.step(c, h)
-            half = integ.step(integ.step(c, h / 2), h / 2)
-            err_scale = atol_b[None, :] + rtol * np.maximum(np.abs(half), np.abs(c))
-            err = np.max(np.abs(half - full) / err_scale, axis=0, initial=0.0)
-            ok = err <= 1.0
-            c[:, ok] = half[:, ok]
+            half = integ.step(integ.step(c, h / 2), h / 2, in_place=True)
+            # max over species of |half - full| / (atol + rtol max(half, c)) (amounts are >= 0:
+            # every step fires reactions by extents their reactants afford)
+            err = integ.kernels.step_error(half, full, c, atol_b, rtol)
+            ok = (err <= 1.0) | ~active
+            if not ok.all():  # rejected steps keep their start
+                half[:, ~ok] = c[:, ~ok]
+            c = half
             t[ok] += h[ok]
             steps[ok] += 1
             factor = np.clip(0.9 / np.sqrt(np.maximum(err, 1e-12)), 0.2, 4.0)
             h = h * np.where(ok, factor, np.minimum(factor, 0.5))
-            for j in np.flatnonzero(ok & (ids < n_rec)):
+            for j in np.flatnonzero(ok & active & (ids < n_rec)):
                 traj_t[ids[j]].append(float(t[j]))
                 traj_v[ids[j]].append(integ.outputs(c[:, j : j + 1])[:, 0])
         else:

@@ -43,16 +43,24 @@ class Residual:
 
     name = "residual"
 
-    def __init__(self, crn: CRN, plan: FiringPlan | None = None) -> None:
+    def __init__(
+        self, crn: CRN, plan: FiringPlan | None = None, fire: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> None:
         self.plan = plan or FiringPlan.for_outputs(crn)
         assert self.plan.output_map is not None
         self.outputs = self.plan.output_map.values_t
+        #: the final state of a block (a new array): the plan's firing unless given another
+        #: (the batched integrator's sweep with an infinite step, compiled)
+        self.fire = fire or self._fire_plan
+
+    def _fire_plan(self, block: np.ndarray) -> np.ndarray:
+        final = block.copy()
+        self.plan.fire(final)
+        return final
 
     def final_outputs(self, block: np.ndarray) -> np.ndarray:
         """Output values ``(n_outputs, batch)`` of the equilibrium reached from ``block``."""
-        final = block.copy()
-        self.plan.fire(final)
-        return self.outputs(final)
+        return self.outputs(self.fire(block))
 
     def scale(self, block: np.ndarray) -> np.ndarray:
         """Each example's scale ``(batch,)``: max(1, its largest exact output value)."""
