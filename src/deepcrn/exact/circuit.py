@@ -198,23 +198,33 @@ def _rows(matrix: sp.csr_matrix, rows: list[int]) -> sp.csr_matrix:
     return matrix[rows] if rows else sp.csr_matrix((0, matrix.shape[1]))
 
 
-def _inexact(values: np.ndarray | sp.spmatrix, first: int = 1) -> bool:
-    """Whether integer coefficients (columns from ``first``: 1 leaves out the constants' column
-    0) reach 2**53."""
+def _max_abs(values: np.ndarray | sp.spmatrix, first: int = 1) -> float:
+    """The largest ``|value|`` in columns from ``first`` (1 leaves out the constants' column 0)."""
     if values.shape[1] <= first or values.shape[0] == 0:
-        return False
+        return 0.0
+    if sp.issparse(values):
+        csr = sp.csr_matrix(values)
+        return float(np.max(np.abs(csr.data[csr.indices >= first]), initial=0.0))
     part = values[:, first:]
-    top = abs(part).max() if sp.issparse(part) else np.abs(part).max()
-    return float(top) >= EXACT_LIMIT
+    return float(max(part.max(), -part.min()))
+
+
+def _inexact(values: np.ndarray | sp.spmatrix, first: int = 1) -> bool:
+    """Whether integer coefficients (columns from ``first``) reach 2**53."""
+    return _max_abs(values, first) >= EXACT_LIMIT
 
 
 def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray | sp.spmatrix, what: str, first: int = 1) -> np.ndarray:
     """``a @ b`` (dense) for integer-valued ``a`` and ``b`` (columns of ``b`` before ``first``
-    excepted: constants), refusing when a partial sum could leave float64's exact integers."""
-    bound = abs(a) @ abs(b[:, first:])
-    top = 0.0 if 0 in bound.shape else bound.max() if sp.issparse(bound) else np.max(bound)
-    if float(top) >= EXACT_LIMIT:
-        raise CircuitError(f"{what}: coefficients exceed 2**53, so the algebra would not be exact")
+    excepted: constants), refusing when a partial sum could leave float64's exact integers.
+    Every partial sum is at most ``|a| @ |b|``, itself at most (largest row sum of ``|a|``) x
+    (largest ``|b|``); the exact bound is computed only when that cheap one reaches 2**53."""
+    rows = abs(a).sum(axis=1) if sp.issparse(a) else np.abs(a).sum(axis=1)
+    if float(np.max(np.asarray(rows), initial=0.0)) * _max_abs(b, first) >= EXACT_LIMIT:
+        bound = abs(a) @ abs(b[:, first:])
+        top = 0.0 if 0 in bound.shape else bound.max() if sp.issparse(bound) else np.max(bound)
+        if float(top) >= EXACT_LIMIT:
+            raise CircuitError(f"{what}: coefficients exceed 2**53, so the algebra would not be exact")
     product = a @ b
     return product.toarray() if sp.issparse(product) else np.asarray(product)
 
