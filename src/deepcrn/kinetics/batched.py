@@ -14,8 +14,12 @@ No LU, no Newton iterations, and every step fires reactions by extents their rea
 afford, so concentrations stay >= 0 and the exact equilibrium *from the current state* never
 changes. Steps adapt per example by step doubling (one step of ``h`` against two of ``h/2``;
 the two-half-step result is kept), and each example stops by the residual rule of
-:mod:`deepcrn.kinetics.stopping`. The whole batch moves together as
-``(species, batch)`` arrays (NumPy), in chunks that bound memory.
+:mod:`deepcrn.kinetics.stopping`. With ``h = inf`` the sweep fires every reaction to
+completion: the exact equilibrium, which is how the rule measures what is left. The whole batch
+moves together as ``(species, batch)`` arrays, in chunks that bound memory; the sweep's loops
+are compiled (:mod:`deepcrn.kinetics._kernels`, Numba) and its dense matrix products are BLAS's.
+Reactions run in the plan's levels, as late as possible (:func:`~deepcrn.analysis.reaction_levels`),
+so a value's two fan-out rails share one dual-rail product.
 """
 
 from __future__ import annotations
