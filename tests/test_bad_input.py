@@ -557,7 +557,15 @@ def test_npy_inputs_read_like_the_csv(tmp_path: Path, capsys, identity_crn: Path
         (np.array([[1.0, np.nan, 2.0]]), "x.npy: row 1, column 2 is nan; numbers must be finite"),
         (np.array([["a", "b", "c"]]), "x.npy: holds <U1 values; expected numbers"),
         (np.array([[1, None, 2]], dtype=object), "x.npy: not a readable .npy array of numbers"),  # pickled: refused
-        (b"not a numpy file", "x.npy: not a readable .npy array of numbers"),
+        (b"1,2,3\n", "x.npy: not a NumPy .npy file"),  # a CSV under another name
+        (b"", "x.npy: not a NumPy .npy file"),
+        (b"\x93NUMPY\x01\x00", "x.npy: not a readable .npy array of numbers"),  # truncated after the magic
+        (  # a header claiming a dimension no C long holds
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (4, 99999999999999999999999), }"
+            + b" " * 43
+            + b"\n",
+            "x.npy: not a readable .npy array of numbers",
+        ),
     ],
 )
 def test_bad_npy_inputs(tmp_path: Path, capsys, identity_crn: Path, values: object, piece: str) -> None:  # type: ignore[no-untyped-def]

@@ -76,6 +76,20 @@ def test_stopping_times_agree(text: str, low: float, high: float) -> None:
     assert low <= fast.times[0] / slow.times[0] <= high
 
 
+def test_min_reactions_of_huge_amounts_fire() -> None:
+    """Amounts past 1e154 (coefficients up to 2**53 on inputs up to 1e100) square to inf in the
+    closed form written naively; the min reaction must still fire, and the stopping rule must
+    not call an unfired reaction converged."""
+    c = 2**53
+    crn = parse_crn(f"input x = X\ninput z = Z\noutput y = Y - N\nX -> {c} A1\nA1 -> {c} A2\nA2 -> {c} A3\nA3 -> {c} A\nA + Z -> Y")
+    x = np.array([[1e100, 1.0]])
+    res = simulate(crn, x, rates="unit", engine="batched")
+    assert res.converged[0] and abs(res.outputs[0, 0] - evaluate(crn, x)[0, 0]) <= res.tolerance[0]
+    integ = BatchedIntegrator(crn, np.ones(len(crn.reactions)))
+    start = np.ascontiguousarray(initial_state(crn, x)[:, integ.plan.tracked].T)
+    assert integ.outputs(integ.step(start, np.inf))[0, 0] == 1.0  # one size for all examples
+
+
 @settings(max_examples=25)
 @given(st.data(), networks(max_width=8, max_hidden=3), st.booleans())
 def test_an_infinite_step_is_the_exact_equilibrium(data: st.DataObject, net: Network, full: bool) -> None:

@@ -133,10 +133,14 @@ def read_examples(
 def read_npy(path: str | os.PathLike[str], n_columns: int | None = None) -> np.ndarray:
     """A ``.npy`` file of examples (:func:`read_examples`); a bad file raises :class:`ParseError`."""
     try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic != b"\x93NUMPY":
+            raise ParseError(f"{path}: not a NumPy .npy file (it does not start with the .npy magic bytes)")
         values = np.load(path, allow_pickle=False)
     except OSError as err:
         raise ParseError(f"cannot read NumPy file {path}: {err.strerror or err}") from err
-    except ValueError as err:  # not a .npy file, a truncated one, or an object (pickled) array
+    except (ValueError, EOFError, OverflowError) as err:  # a truncated file, a bad header, an object array
         raise ParseError(f"{path}: not a readable .npy array of numbers ({err})") from err
     if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
         kind = getattr(values, "dtype", type(values))

@@ -15,8 +15,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit as _njit
 
-#: compiled once, cached on disk; float division by zero gives inf (NumPy semantics), not an error
-njit = _njit(cache=True, error_model="numpy")
+
+def njit(function):
+    """Compiled once and cached on disk (float division by zero gives inf, NumPy's semantics, not
+    an error); where no cache directory is writable (a read-only install), compiled per process."""
+    try:
+        return _njit(cache=True, error_model="numpy")(function)
+    except RuntimeError:  # Numba: "cannot cache function ...: no locator available"
+        return _njit(error_model="numpy")(function)
 
 
 @njit
@@ -35,9 +41,10 @@ def fire_linear(cur, rows, k, h, extent, pos):
 
 @njit
 def fire_min(cur, rows_a, rows_b, k, h, extent, pos):
-    """``A + B -> ...``: the root of ``e = h k (a - e)(b - e)`` in ``[0, min(a, b)]``, written
-    with ``u = 1 / (h k)`` as ``2 a b / (a + b + u + sqrt((a - b)^2 + 2 (a + b) u + u^2))`` so
-    that ``h = inf`` fires to completion (``e = min(a, b)``)."""
+    """``A + B -> ...``: the root of ``e = h k (a - e)(b - e)`` in ``[0, min(a, b)]``. In units of
+    ``m = max(a, b)`` (``x = a / m``, ``y = b / m``, ``u = 1 / (h k m)``, so that nothing
+    squared overflows, whatever the amounts): ``e = m 2 x y / (x + y + u + sqrt((x - y)^2 +
+    2 (x + y) u + u^2))``; ``h = inf`` (``u = 0``) fires to completion, ``e = min(a, b)``."""
     for i in range(rows_a.shape[0]):
         ra, rb, kk, p = rows_a[i], rows_b[i], k[i], pos[i]
         for j in range(cur.shape[1]):
@@ -45,9 +52,11 @@ def fire_min(cur, rows_a, rows_b, k, h, extent, pos):
             b = cur[rb, j]
             e = 0.0
             if a > 0.0 and b > 0.0:
-                u = 1.0 / (kk * h[j])
-                root = np.sqrt((a - b) ** 2 + 2.0 * (a + b) * u + u * u)
-                e = min(2.0 * a * b / (a + b + u + root), min(a, b))
+                m = max(a, b)
+                x, y = a / m, b / m
+                u = 1.0 / (kk * h[j] * m)
+                root = np.sqrt((x - y) ** 2 + 2.0 * (x + y) * u + u * u)
+                e = min(m * (2.0 * x * y / (x + y + u + root)), min(a, b))
             cur[ra, j] = a - e
             cur[rb, j] = b - e
             extent[p, j] = e

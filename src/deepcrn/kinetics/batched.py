@@ -122,12 +122,18 @@ class BatchedIntegrator:
             )
 
     def step(self, c: np.ndarray, h: np.ndarray, *, in_place: bool = False) -> np.ndarray:
-        """One backward Euler step of sizes ``h`` ``(batch,)`` from ``c`` ``(n_tracked, batch)``
-        (overwritten with ``in_place``)."""
+        """One backward Euler step of sizes ``h`` ``(batch,)`` (or one size for all) from ``c``
+        ``(n_tracked, batch)``, a new array unless ``in_place`` and ``c`` is float64 and
+        C-contiguous (then ``c`` itself, overwritten)."""
         K = self.kernels
-        cur = c if in_place else c.copy()
-        h = np.ascontiguousarray(h, dtype=np.float64)
+        if in_place and c.dtype == np.float64 and c.flags.c_contiguous:
+            cur = c
+        else:
+            cur = np.array(c, dtype=np.float64, order="C")
+        if cur.ndim != 2 or cur.shape[0] != len(self.plan.tracked):
+            raise SimulationError(f"expected amounts of shape ({len(self.plan.tracked)}, batch), got {cur.shape}")
         batch = cur.shape[1]
+        h = np.ascontiguousarray(np.broadcast_to(np.asarray(h, dtype=np.float64), (batch,)))
         for sweep in self.sweeps:
             extent = np.empty((sweep.n, batch))
             if len(sweep.uni):
