@@ -44,7 +44,8 @@ def fire_min(cur, rows_a, rows_b, k, h, extent, pos):
     """``A + B -> ...``: the root of ``e = h k (a - e)(b - e)`` in ``[0, min(a, b)]``. In units of
     ``m = max(a, b)`` (``x = a / m``, ``y = b / m``, ``u = 1 / (h k m)``, so that nothing
     squared overflows, whatever the amounts): ``e = m 2 x y / (x + y + u + sqrt((x - y)^2 +
-    2 (x + y) u + u^2))``; ``h = inf`` (``u = 0``) fires to completion, ``e = min(a, b)``."""
+    2 (x + y) u + u^2))``; ``h = inf`` (``u = 0``) fires to completion, ``e = min(a, b)`` exactly
+    (the formula's limit, taken without its rounding: an infinite step is the firing engine's)."""
     for i in range(rows_a.shape[0]):
         ra, rb, kk, p = rows_a[i], rows_b[i], k[i], pos[i]
         for j in range(cur.shape[1]):
@@ -55,8 +56,10 @@ def fire_min(cur, rows_a, rows_b, k, h, extent, pos):
                 m = max(a, b)
                 x, y = a / m, b / m
                 u = 1.0 / (kk * h[j] * m)
-                root = np.sqrt((x - y) ** 2 + 2.0 * (x + y) * u + u * u)
-                e = min(m * (2.0 * x * y / (x + y + u + root)), min(a, b))
+                e = min(a, b)
+                if u > 0.0:
+                    root = np.sqrt((x - y) ** 2 + 2.0 * (x + y) * u + u * u)
+                    e = min(m * (2.0 * x * y / (x + y + u + root)), e)
             cur[ra, j] = a - e
             cur[rb, j] = b - e
             extent[p, j] = e

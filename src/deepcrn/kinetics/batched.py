@@ -107,7 +107,7 @@ class BatchedIntegrator:
         self.plan = plan or FiringPlan.for_outputs(crn)
         #: the residual rule, firing to completion by a sweep with an infinite step (every
         #: reaction fires to completion in topological order: the exact equilibrium)
-        self.rule = Residual(crn, self.plan, fire=lambda c: self.step(c, np.full(c.shape[1], np.inf)))
+        self.rule = Residual(crn, self.plan, fire=lambda c: self.step(c, np.inf))
         self.outputs = self.rule.outputs  #: output values ``(n_outputs, batch)`` of a block
         k = np.asarray(rates, dtype=np.float64)
         self.sweeps = []
@@ -121,7 +121,7 @@ class BatchedIntegrator:
                 _Sweep(len(kk), uni, level.slots[uni, 0], kk[uni], bi, level.slots[bi, 0], second, kk[bi], blocks)
             )
 
-    def step(self, c: np.ndarray, h: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    def step(self, c: np.ndarray, h: np.ndarray | float, *, in_place: bool = False) -> np.ndarray:
         """One backward Euler step of sizes ``h`` ``(batch,)`` (or one size for all) from ``c``
         ``(n_tracked, batch)``, a new array unless ``in_place`` and ``c`` is float64 and
         C-contiguous (then ``c`` itself, overwritten)."""
