@@ -81,7 +81,9 @@ def test_min_reactions_of_huge_amounts_fire() -> None:
     closed form written naively; the min reaction must still fire, and the stopping rule must
     not call an unfired reaction converged."""
     c = 2**53
-    crn = parse_crn(f"input x = X\ninput z = Z\noutput y = Y - N\nX -> {c} A1\nA1 -> {c} A2\nA2 -> {c} A3\nA3 -> {c} A\nA + Z -> Y")
+    crn = parse_crn(
+        f"input x = X\ninput z = Z\noutput y = Y - N\nX -> {c} A1\nA1 -> {c} A2\nA2 -> {c} A3\nA3 -> {c} A\nA + Z -> Y"
+    )
     x = np.array([[1e100, 1.0]])
     res = simulate(crn, x, rates="unit", engine="batched")
     assert res.converged[0] and abs(res.outputs[0, 0] - evaluate(crn, x)[0, 0]) <= res.tolerance[0]

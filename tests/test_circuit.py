@@ -70,6 +70,23 @@ def test_circuit_recovers_the_network_from_the_reactions(kind: str, form: str) -
     assert circuit.multiply_adds == forward_multiply_adds(net)
 
 
+@pytest.mark.parametrize("form", ["full", "reduced"])
+def test_wide_layers_pick_each_side_on_a_sample_of_readers(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer's substitution judges which reactant plays ``a`` on a few of the rows reading it:
+    with far more readers than the sample, the circuit is still the network, work and all."""
+    import deepcrn.exact.circuit as circuit_module
+
+    monkeypatch.setattr(circuit_module, "_SAMPLE", 3)
+    rng = np.random.default_rng(11)
+    net = random_network(rng, "ternary", [6, 40, 30, 4])
+    circuit = relu_circuit(compile_network(net, form=form))
+    assert circuit.widths == (40, 30)
+    # Every forwarded copy cancelled: one multiply-add per non-zero weight, as the network.
+    assert circuit.multiply_adds == sum(np.count_nonzero(layer.weights) for layer in net.layers)
+    x = rng.normal(size=(50, 6))
+    np.testing.assert_allclose(circuit.evaluate(x), net.forward(x), rtol=1e-12, atol=1e-9)
+
+
 def test_reactant_order_does_not_matter() -> None:
     """Writing ``I_n + M`` instead of ``M + I_n``, in some nodes or all, changes nothing."""
     rng = np.random.default_rng(3)

@@ -52,33 +52,40 @@ class Competition:
     reactions: tuple[int, ...]
 
 
+def net_stoichiometry(crn: CRN) -> sp.csr_matrix:
+    """Net stoichiometry ``products - reactants`` ``(species, reactions)``, computed once."""
+
+    def compute() -> sp.csr_matrix:
+        reactants, products = crn.stoichiometry
+        return (products - reactants).tocsr()
+
+    return _memo(crn, "net", compute)
+
+
+def _signs(crn: CRN, positive: bool) -> sp.csr_matrix:
+    """0/1 matrix ``(species, reactions)``: where the net stoichiometry is positive (or negative)."""
+    signs = net_stoichiometry(crn).copy()
+    signs.data = (signs.data > 0 if positive else signs.data < 0).astype(np.float64)
+    signs.eliminate_zeros()
+    return signs
+
+
 def _incidence(crn: CRN) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """``(uses, makes)``: 0/1 matrices ``(species, reactions)``: the species is a reactant of the
     reaction; the reaction net-produces the species."""
 
     def compute() -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        reactants, products = crn.stoichiometry
+        reactants, _ = crn.stoichiometry
         uses = reactants.copy()
         uses.data[:] = 1.0
-        makes = (products - reactants).tocsr()
-        makes.data = (makes.data > 0).astype(np.float64)
-        makes.eliminate_zeros()
-        return uses, makes
+        return uses, _signs(crn, positive=True)
 
     return _memo(crn, "incidence", compute)
 
 
 def _consumes(crn: CRN) -> sp.csr_matrix:
     """0/1 matrix ``(species, reactions)``: the reaction net-consumes the species."""
-
-    def compute() -> sp.csr_matrix:
-        reactants, products = crn.stoichiometry
-        net = (products - reactants).tocsr()
-        net.data = (net.data < 0).astype(np.float64)
-        net.eliminate_zeros()
-        return net
-
-    return _memo(crn, "consumes", compute)
+    return _memo(crn, "consumes", lambda: _signs(crn, positive=False))
 
 
 def competitions(crn: CRN) -> list[Competition]:
@@ -143,7 +150,13 @@ class _Graph:
         if total == 0:
             return []
         offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        hit, times = np.unique(self.targets[offsets], return_counts=True)
+        reached = self.targets[offsets]
+        if 4 * total >= len(self.pending):  # counting beats sorting when the targets are many
+            times = np.bincount(reached, minlength=len(self.pending))
+            hit = np.flatnonzero(times)
+            times = times[hit]
+        else:
+            hit, times = np.unique(reached, return_counts=True)
         self.pending[hit] -= times
         return hit[self.pending[hit] == 0]
 

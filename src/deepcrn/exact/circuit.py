@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve_triangular
 
-from ..analysis import check_rate_independent, circuit_class, reactant_terms, reaction_levels
+from ..analysis import check_rate_independent, circuit_class, net_stoichiometry, reactant_terms, reaction_levels
 from ..crn import CRN
 from ..errors import CircuitError, DataError
 from ..io_map import MAX_COUNT, check_finite, input_values
@@ -211,6 +211,9 @@ def _max_abs(values: np.ndarray | sp.spmatrix, first: int = 1) -> float:
 
 def _inexact(values: np.ndarray | sp.spmatrix, first: int = 1) -> bool:
     """Whether integer coefficients (columns from ``first``) reach 2**53."""
+    data = np.asarray(values.data if sp.issparse(values) else values)
+    if data.size == 0 or max(data.max(), -data.min()) < EXACT_LIMIT:  # every column below: none of them reach it
+        return False
     return _max_abs(values, first) >= EXACT_LIMIT
 
 
@@ -230,6 +233,7 @@ def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray | sp.spmatrix, wha
 
 
 _DEEP = 200  # more levels than this: extents by one triangular solve instead of level by level
+_SAMPLE = 64  # reader rows on which a layer's substitution picks its side
 _DENSE_LIMIT = 50_000_000  # largest dense (reactions x basis) table the circuit builds (400 MB)
 
 
@@ -243,19 +247,23 @@ def _extents_by_level(
     reaction's first reactant (species index); ``min_col``: each min reaction's basis column."""
     n_reactions, n_basis = len(kinds), start(np.zeros(0, dtype=np.int64)).shape[1]
     _, produced = crn.stoichiometry
-    extent = sp.csr_matrix((n_reactions, n_basis))
+    done = np.zeros(0, dtype=np.int64)  # reactions with extents so far, in the order of ``stacked``'s rows
+    blocks: list[sp.csr_matrix] = []
+    stacked = sp.csr_matrix((0, n_basis))
     for group in levels:
         members = np.asarray(group, dtype=np.int64)
         linear, level_mins = members[kinds[members] == 1], members[kinds[members] == 2]
-        amounts = start(reactant[linear]) + produced[reactant[linear]] @ extent
+        amounts = start(reactant[linear]) + produced[reactant[linear]][:, done] @ stacked
         units = sp.csr_matrix(
             (np.ones(len(level_mins)), (np.arange(len(level_mins)), min_col[level_mins])),
             shape=(len(level_mins), n_basis),
         )
-        order = np.concatenate([linear, level_mins])
-        place = sp.csr_matrix((np.ones(len(order)), (order, np.arange(len(order)))), shape=(n_reactions, len(order)))
-        extent = (extent + place @ sp.vstack([amounts, units])).tocsr()
-    return extent
+        blocks += [sp.csr_matrix(amounts), units]
+        done = np.concatenate([done, linear, level_mins])
+        stacked = sp.vstack(blocks, format="csr")
+    where = np.empty(n_reactions, dtype=np.int64)
+    where[done] = np.arange(len(done))
+    return stacked[where]
 
 
 def _extents_by_solve(
@@ -333,7 +341,7 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
         vals = np.concatenate([init_of[species][has_init], np.ones(int(has_input.sum()))])
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(species), n_basis))
 
-    consumed, produced = crn.stoichiometry
+    _, produced = crn.stoichiometry
 
     table_size = max(n_reactions, len(mins) + len(crn.outputs)) * n_basis
     if table_size > _DENSE_LIMIT:
@@ -346,15 +354,16 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     min_levels = [group for group in min_levels if group]
     by = _extents_by_solve if len(levels) > _DEEP else _extents_by_level
     extent = by(crn, levels, kinds, reactant, start, min_col)
-    min_row = {r: k for k, r in enumerate(mins)}
+    min_row = np.zeros(n_reactions, dtype=np.int64)
+    min_row[mins] = np.arange(len(mins))
     sides = [reactant[mins], reactant_species[indptr[mins] + 1]] if mins else [np.zeros(0, np.int64)] * 2
-    a_expr, b_expr = ((start(side) + produced[side] @ extent).toarray() for side in sides)
+    a_expr, b_expr = (sp.csr_matrix(start(side) + produced[side] @ extent) for side in sides)
     # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
     for what, values in (("extent", extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
         if _inexact(values, first):
             raise CircuitError(f"{what} coefficients exceed 2**53, so the algebra would not be exact")
 
-    net_change = (produced - consumed).tocsr()
+    net_change = net_stoichiometry(crn)
     pos = [index[o.pos] for o in crn.outputs]
     neg = [index[o.neg] for o in crn.outputs]
     final = (start(np.array(pos, dtype=np.int64)) - start(np.array(neg, dtype=np.int64))).toarray()
@@ -363,37 +372,46 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     # Group the min reactions by depth among min reactions (1 + the deepest one whose extent
     # their reactants' amounts include): nodes of one layer are substituted together, since the
     # copies they forward cancel only jointly, even where they fire at different levels.
+    reads = sp.csr_matrix(abs(a_expr[:, n0:]) + abs(b_expr[:, n0:]))  # (node, node): the extents it reads
     depth = np.zeros(len(mins), dtype=np.int64)
     for level in min_levels:
-        for k in (min_row[i] for i in level):
-            reads = np.flatnonzero(np.any(np.stack([a_expr[k, n0:], b_expr[k, n0:]]) != 0.0, axis=0))
-            depth[k] = 1 + (int(depth[reads].max()) if len(reads) else 0)
+        members = min_row[level]
+        rows = reads[members]
+        has = np.diff(rows.indptr) > 0
+        if rows.nnz:
+            depth[members[has]] = np.maximum.reduceat(depth[rows.indices], rows.indptr[:-1][has])
+        depth[members] += 1
     layers = [np.flatnonzero(depth == d).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
 
     # Substitute extents by ReLU nodes, deepest layer first: extent = a - relu(a - b), or b's
-    # way round, whichever leaves fewer terms in the rows that read the layer.
+    # way round, whichever leaves fewer terms in the rows that read the layer (judged on a
+    # sample of those rows; either way is exact). Only the columns the layer's expressions
+    # use change, besides the layer's own columns.
     n_out = len(crn.outputs)
-    table = np.vstack([final, a_expr - b_expr])  # outputs, then each node's pre-activation
+    table = np.vstack([final, (a_expr - b_expr).toarray()])  # outputs, then each node's pre-activation
     for ks in reversed(layers):
-        cols = [n0 + k for k in ks]
-        readers = np.flatnonzero(np.any(table[:, cols] != 0.0, axis=1))
-        coef = table[readers][:, cols]
-        rest = table[readers]
-        rest[:, cols] = 0.0
-        best = None
-        for side, expr in ((0, a_expr), (1, b_expr)):
-            trial = rest + _exact_product(coef, expr[ks], "ReLU layer", first)
-            trial[:, cols] = -coef
-            terms = np.count_nonzero(trial[:, 1:])
-            if best is None or terms < best[0]:
-                best = (terms, side, trial)
-        assert best is not None
-        _, side, trial = best
-        table[readers] = trial
+        own = n0 + np.asarray(ks, dtype=np.int64)
+        readers = np.flatnonzero(np.any(table[:, own] != 0.0, axis=1))
+        coef = table[np.ix_(readers, own)]
+        a_rows, b_rows = a_expr[ks], b_expr[ks]
+        used = np.flatnonzero(np.bincount(np.concatenate([a_rows.indices, b_rows.indices]), minlength=n_basis))
+        exprs = [rows[:, used].toarray() for rows in (a_rows, b_rows)]
+        constant = int(len(used) > 0 and used[0] == 0)  # the constants' column is among them (first)
+        local_first = constant if first else 0  # left out of the bounds, as everywhere
+        rest = table[np.ix_(readers, used)]
+        sample = np.unique(np.linspace(0, len(readers) - 1, min(len(readers), _SAMPLE)).astype(np.int64))
+        terms = [
+            np.count_nonzero((rest[sample] + _exact_product(coef[sample], e, "ReLU layer", local_first))[:, constant:])
+            for e in exprs
+        ]
+        side = int(terms[1] < terms[0])
+        updated = rest + _exact_product(coef, exprs[side], "ReLU layer", local_first)
+        if _inexact(updated, local_first):
+            raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
+        table[np.ix_(readers, used)] = updated
+        table[np.ix_(readers, own)] = -coef
         if side == 1:  # the node reads b - a
             table[[n_out + k for k in ks]] *= -1.0
-        if _inexact(table[readers], first):
-            raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
     if _inexact(table, first):
         raise CircuitError("circuit weights or biases exceed 2**53, so the algebra would not be exact")
 

@@ -17,9 +17,9 @@ example):
   fires after its own Exp(k) time from its arrival (a superposition of independent clocks, and
   the firing times are their order statistics). So the firing times are the arrival times of
   the molecules plus independent Exp(k) draws, all at once.
-- Any other reaction (``A + B -> ...`` and the rest): its lanes are stepped together by
-  :class:`~deepcrn.stochastic.lanes.Lanes`, which jumps over stretches where a reactant is short,
-  draws a tail with no arrivals left at once, and otherwise thins candidate events in blocks.
+- Any other reaction (``A + B -> ...`` and the rest): each lane runs Gillespie's direct method
+  on its own, driven by the known arrival times of its reactants, in compiled code
+  (:class:`~deepcrn.stochastic.lanes.Lanes`).
 
 Arrivals of a reactant are the firing times of the reactions that make it (with their
 coefficients), gathered from earlier levels. A lane stops when no reaction event can happen any
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis import check_rate_independent, reaction_levels
+from ..analysis import check_rate_independent, net_stoichiometry, reaction_levels
 from ..crn import CRN
 from ..io_map import initial_counts
 from .lanes import Arrivals, Lanes
@@ -109,8 +109,7 @@ class LevelsEngine:
         self.c = propensity_constants(crn, rates, molecules_per_unit)
         self.levels = [list(group) for group in reaction_levels(crn)]
         index = crn.index
-        reactants, products = crn.stoichiometry
-        self.net = (products - reactants).tocsr()  # (species, reactions)
+        self.net = net_stoichiometry(crn)  # (species, reactions)
         # reactants: (species, coefficient, net consumption) per reaction
         self.slots: list[list[tuple[int, int, int]]] = []
         for reaction in crn.reactions:
