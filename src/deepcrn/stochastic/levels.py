@@ -279,9 +279,10 @@ class LevelsEngine:
         """``group`` cut into consecutive parts whose load fits :data:`ARRIVALS_AT_ONCE` (at least
         one reaction each), with their pieces: the load is the arrival events or, given initial
         counts ``n0``, the molecules (initial ones included) of each reaction's reactant."""
-        load = np.zeros(len(group))
-        for k, prod in enumerate(pieces.producer.tolist()):
-            load[pieces.group[k]] += fired[prod].counts.sum() * (1 if n0 is None else pieces.inc[k])
+        producers, which = np.unique(pieces.producer, return_inverse=True)
+        made = np.array([fired[prod].counts.sum() for prod in producers.tolist()], dtype=np.float64)
+        per_piece = made[which] * (1 if n0 is None else pieces.inc)
+        load = np.bincount(pieces.group, weights=per_piece, minlength=len(group)).astype(np.float64)
         if n0 is not None:
             load += n0[:, [self.slots[r][0][0] for r in group]].sum(axis=0)
         parts = []
