@@ -51,19 +51,54 @@ class Arrivals:
         """From events in any order; ``lane`` ``(n,)`` is each event's lane, ``width`` the
         number of reactant slots. Lanes count up to the largest lane number plus one."""
         order = np.lexsort((time, lane))
-        time, inc, slot, lane = time[order], inc[order], slot[order], lane[order]
         n_lanes = int(lane.max(initial=-1)) + 1
-        return cls.sorted(time, inc, slot, lane, n_lanes, width)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(lane[order], minlength=n_lanes))])
+        return cls.sorted(time[order], inc[order], slot[order], bounds, width)
 
     @classmethod
-    def sorted(
-        cls, time: np.ndarray, inc: np.ndarray, slot: np.ndarray, lane: np.ndarray, n_lanes: int, width: int
-    ) -> Arrivals:
-        """From events already grouped by lane and sorted in time within each."""
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(lane, minlength=n_lanes))]).astype(np.int64)
-        inc, slot = inc.astype(np.int64), slot.astype(np.int64)
-        totals = np.bincount(lane * width + slot, weights=inc, minlength=n_lanes * width)
-        return cls(time.astype(np.float64), inc, slot, bounds, totals.astype(np.int64).reshape(n_lanes, width))
+    def sorted(cls, time: np.ndarray, inc: np.ndarray, slot: np.ndarray, bounds: np.ndarray, width: int) -> Arrivals:
+        """From events already grouped by lane, lane ``l`` owning ``bounds[l]:bounds[l + 1]``,
+        and sorted in time within each."""
+        inc, slot, bounds = inc.astype(np.int64), slot.astype(np.int64), bounds.astype(np.int64)
+        totals = np.zeros((len(bounds) - 1, width), dtype=np.int64)
+        for q in range(width):
+            running = np.concatenate([[0], np.cumsum(np.where(slot == q, inc, 0))])
+            totals[:, q] = running[bounds[1:]] - running[bounds[:-1]]
+        return cls(time.astype(np.float64), inc, slot, bounds, totals)
+
+
+@njit
+def gather(time, source, example, first_piece, piece_group, piece_slot, piece_inc, n_examples, n_lanes, width):
+    """The arrival events of lanes ``group * B + example``, grouped by lane, keeping the order
+    of the firings within each lane (a counting sort): ``(time, molecules, slot, bounds,
+    totals)``, lane ``l`` owning ``bounds[l]:bounds[l + 1]`` and receiving ``totals[l, q]``
+    molecules of reactant slot ``q`` (of ``width``). Firing ``i`` happened at ``time[i]`` in
+    ``example[i]``, made by ``source[i]``, whose pieces ``first_piece[source]:first_piece[source
+    + 1]`` each deliver ``piece_inc`` molecules of reactant slot ``piece_slot`` to the lanes of
+    group ``piece_group``."""
+    sizes = np.zeros(n_lanes + 1, dtype=np.int64)
+    for i in range(time.shape[0]):
+        s, e = source[i], example[i]
+        for k in range(first_piece[s], first_piece[s + 1]):
+            sizes[piece_group[k] * n_examples + e + 1] += 1
+    bounds = np.cumsum(sizes)
+    fill = bounds[:-1].copy()
+    total = bounds[-1]
+    out_time = np.empty(total)
+    out_inc = np.empty(total, dtype=np.int64)
+    out_slot = np.empty(total, dtype=np.int64)
+    totals = np.zeros((n_lanes, width), dtype=np.int64)
+    for i in range(time.shape[0]):
+        s, e = source[i], example[i]
+        for k in range(first_piece[s], first_piece[s + 1]):
+            lane = piece_group[k] * n_examples + e
+            at = fill[lane]
+            out_time[at] = time[i]
+            out_inc[at] = piece_inc[k]
+            out_slot[at] = piece_slot[k]
+            fill[lane] = at + 1
+            totals[lane, piece_slot[k]] += piece_inc[k]
+    return out_time, out_inc, out_slot, bounds, totals
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ import numpy as np
 from ..analysis import check_rate_independent, net_stoichiometry, reaction_levels
 from ..crn import CRN
 from ..io_map import initial_counts
-from .lanes import Arrivals, Lanes
+from .lanes import Arrivals, Lanes, gather
 from .propensity import propensity_constants
 
 ARRIVALS_AT_ONCE = 10**7  # arrival events (or molecules) held at once: a level's lanes run in parts
@@ -88,14 +88,6 @@ class _Pieces:
     slot: np.ndarray  # reactant slot of that reaction
     producer: np.ndarray  # reaction that makes the reactant
     inc: np.ndarray  # molecules it makes per firing
-
-
-def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(s, s + n)`` for each ``(s, n)``."""
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total, dtype=np.int64)
 
 
 class LevelsEngine:
@@ -154,37 +146,45 @@ class LevelsEngine:
 
     # ----------------------------------------------------------------------------- arrivals
     def _gather(
-        self, pieces: _Pieces, fired: dict[int, _Fired], n_examples: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Arrival events of a level's lanes ``g * B + b``, grouped by lane and in time order
-        within each: ``(time, molecules, slot, lane)``. The producers' firings are put in time
-        order once, then spread to the lanes they feed and grouped by lane with a stable sort,
-        which keeps that order."""
+        self,
+        pieces: _Pieces,
+        fired: dict[int, _Fired],
+        n_examples: int,
+        n_lanes: int,
+        width: int = 1,
+        in_order: bool = True,
+    ) -> Arrivals:
+        """Arrival events of a level's lanes ``g * B + b``, grouped by lane and, ``in_order``, in
+        time order within each. The producers' firings are put in time order once (NumPy's
+        sort), then copied to the lanes they feed by a compiled counting sort
+        (:func:`~deepcrn.stochastic.lanes.gather`), which keeps that order."""
         b = n_examples
-        empty = np.zeros(0, dtype=np.int64)
-        if len(pieces.group) == 0:
-            return np.zeros(0), empty, empty, empty
-        producers, fanout = np.unique(pieces.producer, return_counts=True)
         by_producer = np.argsort(pieces.producer, kind="stable")
-        first = np.concatenate([[0], np.cumsum(fanout)[:-1]])
-        times, who, example = [], [], []
-        for k, prod in enumerate(producers.tolist()):
-            run = fired[prod]
-            assert run.times is not None, "firing times dropped while still needed"
-            times.append(run.times)
-            who.append(np.full(len(run.times), k, dtype=np.int64))
-            example.append(np.repeat(np.arange(b), run.counts))
-        t_all = np.concatenate(times)
-        order = np.argsort(t_all, kind="stable")
-        t_all, who_all, ex_all = t_all[order], np.concatenate(who)[order], np.concatenate(example)[order]
-        per_event = fanout[who_all]
-        target = by_producer[_ranges(first[who_all], per_event)]  # the piece each copy feeds
-        lane = pieces.group[target] * b + np.repeat(ex_all, per_event)
-        n_lanes = (int(pieces.group.max()) + 1) * b
-        key = lane.astype(np.uint16) if n_lanes <= 2**16 else lane
-        by_lane = np.argsort(key, kind="stable")
-        target, lane = target[by_lane], lane[by_lane]
-        return np.repeat(t_all, per_event)[by_lane], pieces.inc[target], pieces.slot[target], lane
+        producers, per_producer = np.unique(pieces.producer, return_counts=True)
+        first_piece = np.concatenate([[0], np.cumsum(per_producer)]).astype(np.int64)
+        runs = [fired[prod] for prod in producers.tolist()]
+        assert all(run.times is not None for run in runs), "firing times dropped while still needed"
+        counts = np.array([run.counts for run in runs], dtype=np.int64).reshape(len(runs), b)
+        time = np.concatenate([run.times for run in runs if run.times is not None] or [np.zeros(0)])
+        source = np.repeat(np.arange(len(runs)), counts.sum(axis=1))
+        example = np.tile(np.arange(b), len(runs)).repeat(counts.ravel())
+        if in_order:  # two firings at one instant have probability 0, and their order no effect
+            order = np.argsort(time)
+            time, source, example = time[order], source[order], example[order]
+        return Arrivals(
+            *gather(
+                time.astype(np.float64),
+                source.astype(np.int64),
+                example.astype(np.int64),
+                first_piece,
+                pieces.group[by_producer].astype(np.int64),
+                pieces.slot[by_producer].astype(np.int64),
+                pieces.inc[by_producer].astype(np.int64),
+                b,
+                n_lanes,
+                width,
+            )
+        )
 
     # ----------------------------------------------------------------------------- X -> ...
     def _run_linear(
@@ -214,7 +214,9 @@ class LevelsEngine:
     ) -> None:
         b = len(n0)
         n_lanes = len(group) * b
-        times, inc, _, lane = self._gather(pieces, fired, b)
+        arrivals = self._gather(pieces, fired, b, n_lanes, in_order=False)
+        times, inc = arrivals.time, arrivals.inc
+        lane = np.repeat(np.arange(n_lanes), np.diff(arrivals.bounds))
         reactant = np.array([self.slots[r][0][0] for r in group], dtype=np.int64)
         init = n0[:, reactant].T.ravel()  # (lanes,) lane-major: g * B + b
         mol_lane = np.concatenate([np.repeat(np.arange(n_lanes), init), np.repeat(lane, inc)])
@@ -319,7 +321,7 @@ class LevelsEngine:
             for q, (sp_, k, v) in enumerate(self.slots[r]):
                 species[g, q], coef[g, q], nu[g, q] = sp_, k, v
         init = np.where(coef[:, None, :] > 0, n0.T[species].transpose(0, 2, 1), 0).reshape(n_lanes, width)
-        arrivals = Arrivals.sorted(*self._gather(pieces, fired, b), n_lanes, width)
+        arrivals = self._gather(pieces, fired, b, n_lanes, width)
         reactions = np.array(group, dtype=np.int64)
         lane_example = np.tile(np.arange(b), n_groups)
         record = np.repeat(keep[reactions], b) | (
