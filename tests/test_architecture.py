@@ -23,6 +23,24 @@ def test_core_modules_do_not_import_torch() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_numba_loads_only_when_a_crn_is_simulated() -> None:
+    """The compiled kernels (Numba, ~0.3 s to import) stay out of the command line's start-up and
+    of exact evaluation; integrating or sampling a CRN loads them."""
+    code = (
+        "import sys, numpy as np, deepcrn.cli, deepcrn.kinetics, deepcrn.stochastic\n"
+        "from deepcrn.exact import evaluate\n"
+        "from deepcrn.interop.text import parse_crn\n"
+        "deepcrn.cli.build_parser()\n"
+        "crn = parse_crn('input x = X_p - X_n\\noutput y = Y_p - Y_n\\nX_p -> M + Y_p\\nM + X_n -> Y_n')\n"
+        "evaluate(crn, np.array([[1.0]]))\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+        "deepcrn.stochastic.simulate(crn, np.array([[1.0]]), 10, seed=0)\n"
+        "assert 'numba' in sys.modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):

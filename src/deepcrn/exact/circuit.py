@@ -388,7 +388,10 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     # sample of those rows; either way is exact). Only the columns the layer's expressions
     # use change, besides the layer's own columns.
     n_out = len(crn.outputs)
-    table = np.vstack([final, (a_expr - b_expr).toarray()])  # outputs, then each node's pre-activation
+    table = np.zeros((n_out + len(mins), n_basis))  # outputs, then each node's pre-activation
+    table[:n_out] = final
+    pre = sp.coo_matrix(a_expr - b_expr)
+    table[n_out + pre.row, pre.col] = pre.data
     for ks in reversed(layers):
         own = n0 + np.asarray(ks, dtype=np.int64)
         readers = np.flatnonzero(np.any(table[:, own] != 0.0, axis=1))

@@ -9,9 +9,10 @@ so each lane is a small Markov chain driven by known arrival times, and Gillespi
 method for it is one loop: with propensity ``a``, the next firing comes after an Exp(1) / ``a``
 wait unless the next arrival comes first, in which case the clock restarts at that arrival
 (the exponential is memoryless); with ``a = 0`` the lane waits for the next arrival. Every
-lane of a level runs that loop in compiled code (Numba, :func:`_run_lanes`), one lane after
-another: each event costs one exponential draw and a few integer updates, whatever the number
-of products (they are the arrivals of later levels). A lane stops when it cannot fire and
+lane of a level runs that loop in compiled code (Numba,
+:func:`~deepcrn.stochastic._kernels.run_lanes`), one lane after another: each event costs one
+exponential draw and a few integer updates, whatever the number of products (they are the
+arrivals of later levels). A lane stops when it cannot fire and
 nothing more arrives (it completed), or when its next event would come after ``t_max``
 (truncated).
 
@@ -32,8 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..kinetics._kernels import njit
 
 
 @dataclass(frozen=True)
@@ -67,40 +66,6 @@ class Arrivals:
         return cls(time.astype(np.float64), inc, slot, bounds, totals)
 
 
-@njit
-def gather(time, source, example, first_piece, piece_group, piece_slot, piece_inc, n_examples, n_lanes, width):
-    """The arrival events of lanes ``group * B + example``, grouped by lane, keeping the order
-    of the firings within each lane (a counting sort): ``(time, molecules, slot, bounds,
-    totals)``, lane ``l`` owning ``bounds[l]:bounds[l + 1]`` and receiving ``totals[l, q]``
-    molecules of reactant slot ``q`` (of ``width``). Firing ``i`` happened at ``time[i]`` in
-    ``example[i]``, made by ``source[i]``, whose pieces ``first_piece[source]:first_piece[source
-    + 1]`` each deliver ``piece_inc`` molecules of reactant slot ``piece_slot`` to the lanes of
-    group ``piece_group``."""
-    sizes = np.zeros(n_lanes + 1, dtype=np.int64)
-    for i in range(time.shape[0]):
-        s, e = source[i], example[i]
-        for k in range(first_piece[s], first_piece[s + 1]):
-            sizes[piece_group[k] * n_examples + e + 1] += 1
-    bounds = np.cumsum(sizes)
-    fill = bounds[:-1].copy()
-    total = bounds[-1]
-    out_time = np.empty(total)
-    out_inc = np.empty(total, dtype=np.int64)
-    out_slot = np.empty(total, dtype=np.int64)
-    totals = np.zeros((n_lanes, width), dtype=np.int64)
-    for i in range(time.shape[0]):
-        s, e = source[i], example[i]
-        for k in range(first_piece[s], first_piece[s + 1]):
-            lane = piece_group[k] * n_examples + e
-            at = fill[lane]
-            out_time[at] = time[i]
-            out_inc[at] = piece_inc[k]
-            out_slot[at] = piece_slot[k]
-            fill[lane] = at + 1
-            totals[lane, piece_slot[k]] += piece_inc[k]
-    return out_time, out_inc, out_slot, bounds, totals
-
-
 @dataclass(frozen=True)
 class LaneOutcome:
     counts: np.ndarray  # (lanes,) int64 firings
@@ -108,55 +73,6 @@ class LaneOutcome:
     truncated: np.ndarray  # (lanes,) bool: stopped by t_max while it could still fire or receive
     lanes: np.ndarray  # (r,) lane of each recorded firing, grouped by lane
     times: np.ndarray  # (r,) its time, increasing within each lane
-
-
-@njit
-def _seed(seed):
-    np.random.seed(seed)
-
-
-@njit
-def _run_lanes(rate, coef, nu, init, a_time, a_inc, a_slot, bounds, offset, t_max, counts, last, truncated, times):
-    """Gillespie's direct method, lane by lane (module docstring). Lane ``l``'s firing times go
-    to ``times[offset[l]:]`` when ``offset[l] >= 0`` (room for every firing it can make)."""
-    width = coef.shape[1]
-    avail = np.empty(width, dtype=np.int64)
-    for lane in range(rate.shape[0]):
-        for q in range(width):
-            avail[q] = init[lane, q]
-        t = 0.0
-        fired = 0
-        p, end = bounds[lane], bounds[lane + 1]
-        out = offset[lane]
-        while True:
-            a = rate[lane]
-            for q in range(width):
-                for m in range(coef[lane, q]):
-                    a *= max(avail[q] - m, 0)
-            arrival = a_time[p] if p < end else np.inf
-            if a > 0.0:
-                tau = t + np.random.standard_exponential() / a
-                if tau < arrival:  # it fires before anything arrives
-                    if tau > t_max:
-                        truncated[lane] = True
-                        break
-                    t = tau
-                    for q in range(width):
-                        avail[q] -= nu[lane, q]
-                    if out >= 0:
-                        times[out + fired] = tau
-                    fired += 1
-                    last[lane] = tau
-                    continue
-            if p >= end:  # it cannot fire and nothing more arrives: complete
-                break
-            if arrival > t_max:
-                truncated[lane] = True
-                break
-            t = arrival
-            avail[a_slot[p]] += a_inc[p]
-            p += 1
-        counts[lane] = fired
 
 
 class Lanes:
@@ -198,9 +114,11 @@ class Lanes:
         counts = np.zeros(n_lanes, dtype=np.int64)
         last = np.zeros(n_lanes)
         truncated = np.zeros(n_lanes, dtype=bool)
-        _seed(int(self.rng.integers(2**32)))
+        from ._kernels import run_lanes, seed  # compiled on first use (Numba): not at import
+
+        seed(int(self.rng.integers(2**32)))
         arr = self.arr
-        _run_lanes(
+        run_lanes(
             self.rate.astype(np.float64),
             self.coef.astype(np.int64),
             self.nu.astype(np.int64),

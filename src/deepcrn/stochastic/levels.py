@@ -50,7 +50,7 @@ import numpy as np
 from ..analysis import check_rate_independent, net_stoichiometry, reaction_levels
 from ..crn import CRN
 from ..io_map import initial_counts
-from .lanes import Arrivals, Lanes, gather
+from .lanes import Arrivals, Lanes
 from .propensity import propensity_constants
 
 ARRIVALS_AT_ONCE = 10**7  # arrival events (or molecules) held at once: a level's lanes run in parts
@@ -157,7 +157,9 @@ class LevelsEngine:
         """Arrival events of a level's lanes ``g * B + b``, grouped by lane and, ``in_order``, in
         time order within each. The producers' firings are put in time order once (NumPy's
         sort), then copied to the lanes they feed by a compiled counting sort
-        (:func:`~deepcrn.stochastic.lanes.gather`), which keeps that order."""
+        (:func:`~deepcrn.stochastic._kernels.gather`), which keeps that order."""
+        from ._kernels import gather  # compiled on first use (Numba): not at import
+
         b = n_examples
         by_producer = np.argsort(pieces.producer, kind="stable")
         producers, per_producer = np.unique(pieces.producer, return_counts=True)
