@@ -131,6 +131,19 @@ def test_t_max_too_short_reports_incomplete_examples_honestly() -> None:
         np.testing.assert_array_equal(long.times, full.times)
 
 
+@pytest.mark.parametrize(("reaction", "n", "x"), [("X + X -> Y [k=1e-320]", 4.0, 1.0), ("20 X -> Y", 1e18, 4e-17)])
+def test_a_propensity_too_small_for_floats_still_fires(reaction: str, n: float, x: float) -> None:
+    """Whether a reaction can fire is decided on the molecule counts: a propensity that underflows
+    to 0 (or a wait that overflows) means it fires at an infinite time, not that it completed
+    without firing (a completed trajectory ends at the integer-count equilibrium)."""
+    crn = parse_crn(f"input x = X\noutput y = Y - Z\n{reaction}")
+    xs = np.array([[x]])
+    res = simulate(crn, xs, n, seed=0)
+    assert res.completed.all() and res.events[0] > 0
+    np.testing.assert_array_equal(res.outputs, evaluate(crn, xs, molecules_per_unit=n))
+    assert not simulate(crn, xs, n, seed=0, t_max=1e300).completed.any()  # it fires after any finite time
+
+
 def test_recorded_trajectories_run_from_the_start_to_the_end() -> None:
     crn, n = SMALL["4-8-3 reduced"]
     x = np.random.default_rng(3).normal(size=(4, 4))

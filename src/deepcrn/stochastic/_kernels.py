@@ -65,14 +65,17 @@ def run_lanes(rate, coef, nu, init, a_time, a_inc, a_slot, bounds, offset, t_max
         p, end = bounds[lane], bounds[lane + 1]
         out = offset[lane]
         while True:
+            can = True  # decided on the counts: a propensity can underflow to 0 and still be positive
             a = rate[lane]
             for q in range(width):
+                if avail[q] < coef[lane, q]:
+                    can = False
                 for m in range(coef[lane, q]):
                     a *= max(avail[q] - m, 0)
             arrival = a_time[p] if p < end else np.inf
-            if a > 0.0:
-                tau = t + np.random.standard_exponential() / a
-                if tau < arrival:  # it fires before anything arrives
+            if can:
+                tau = t + (np.random.standard_exponential() / a if a > 0.0 else np.inf)  # a underflowed
+                if tau < arrival or p >= end:  # it fires before anything arrives (if ever: at inf)
                     if tau > t_max:
                         truncated[lane] = True
                         break
