@@ -144,6 +144,15 @@ def test_a_propensity_too_small_for_floats_still_fires(reaction: str, n: float, 
     assert not simulate(crn, xs, n, seed=0, t_max=1e300).completed.any()  # it fires after any finite time
 
 
+def test_rebop_refuses_coefficients_it_cannot_hold() -> None:
+    """rebop spells a coefficient by repeating the species name: 2e7 of them is refused in one
+    line instead of filling the memory (the levels engine runs it)."""
+    crn = parse_crn("input x = X\noutput y = Y - Z\nX -> 20000000 Y")
+    with pytest.raises(SimulationError, match="repeated species names.*2e\\+07"):
+        simulate(crn, np.array([[0.01]]), 100, seed=0, engine="rebop")
+    assert simulate(crn, np.array([[0.01]]), 100, seed=0).completed.all()
+
+
 def test_recorded_trajectories_run_from_the_start_to_the_end() -> None:
     crn, n = SMALL["4-8-3 reduced"]
     x = np.random.default_rng(3).normal(size=(4, 4))

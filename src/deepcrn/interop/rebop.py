@@ -38,9 +38,24 @@ def _rebop() -> Any:
     return rebop
 
 
+#: Most species names (each term repeated by its coefficient) :func:`to_rebop` writes.
+MAX_NAMES = 10**7
+
+
 def to_rebop(crn: CRN, rates: np.ndarray, molecules_per_unit: float) -> Any:
     """A ``rebop.Gillespie`` system for ``crn`` with rate constants ``rates`` ``(n_reactions,)``
-    and ``N = molecules_per_unit`` (module docstring)."""
+    and ``N = molecules_per_unit`` (module docstring). rebop takes stoichiometry as repeated
+    species names, so a CRN needing more than :data:`MAX_NAMES` of them (large coefficients,
+    as the reduced form of a deep network can have) raises :class:`SimulationError` rather
+    than exhausting memory."""
+    reactants, products = crn.stoichiometry
+    names = float(reactants.data.sum() + products.data.sum())
+    if names > MAX_NAMES:
+        top = float(max(reactants.data.max(initial=0.0), products.data.max(initial=0.0)))
+        raise SimulationError(
+            f"rebop takes stoichiometry as repeated species names, and this CRN needs {names:.3g} of them "
+            f"(coefficients up to {top:.0f}; the limit is {MAX_NAMES:.0e}); use the levels engine"
+        )
     model = _rebop().Gillespie()
     for r, k in zip(crn.reactions, propensity_constants(crn, rates, molecules_per_unit)):
         reactants = [name for name, coef in r.reactants for _ in range(coef)]
