@@ -10,6 +10,12 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "deepcrn"
 
 
+def _passes_in_a_fresh_interpreter(code: str) -> None:
+    """Run ``code`` in a new Python process (nothing imported yet) and require it to succeed."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_core_modules_do_not_import_torch() -> None:
     """Nor optional simulators (rebop) until they are used."""
     code = (
@@ -19,8 +25,7 @@ def test_core_modules_do_not_import_torch() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sklearn', 'mlxtend', 'rebop', 'xarray'))\n"
         "assert not bad, bad"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _passes_in_a_fresh_interpreter(code)
 
 
 def test_numba_loads_only_when_a_crn_is_simulated() -> None:
@@ -37,8 +42,7 @@ def test_numba_loads_only_when_a_crn_is_simulated() -> None:
         "deepcrn.stochastic.simulate(crn, np.array([[1.0]]), 10, seed=0)\n"
         "assert 'numba' in sys.modules"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _passes_in_a_fresh_interpreter(code)
 
 
 def _imports(path: Path) -> set[str]:
@@ -151,5 +155,4 @@ def test_importing_the_report_leaves_matplotlibs_backend_alone() -> None:
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
         "assert 'matplotlib.pyplot' not in __import__('sys').modules"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    _passes_in_a_fresh_interpreter(code)

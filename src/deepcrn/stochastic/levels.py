@@ -286,7 +286,7 @@ class LevelsEngine:
         producers, which = np.unique(pieces.producer, return_inverse=True)
         made = np.array([fired[prod].counts.sum() for prod in producers.tolist()], dtype=np.float64)
         per_piece = made[which] * (1 if n0 is None else pieces.inc)
-        load = np.bincount(pieces.group, weights=per_piece, minlength=len(group)).astype(np.float64)
+        load = np.bincount(pieces.group, weights=per_piece, minlength=len(group))
         if n0 is not None:
             load += n0[:, [self.slots[r][0][0] for r in group]].sum(axis=0)
         parts = []
