@@ -27,6 +27,10 @@ its final state is checked there; its build (compiling the model to C++) is time
 A cell whose estimated time per trajectory exceeds ``--limit`` seconds is skipped, and says so
 (estimated from the same simulator's seconds per event on the same CRN at the N before, else
 from a prior); GillesPy2 runs where about ``--budget`` seconds allow.
+``--truncated full=T1,reduced=T2`` adds 196-256-256-256-10 at N = 1,000 in those forms, every
+trajectory stopped at the form's ``t_max`` (a complete one has ~4e10 events, out of reach of any exact SSA here):
+seconds per truncated trajectory, events by ``t_max`` (mean; two-sample KS test, ours against rebop)
+and events/s, each simulator in a fresh process on ``--truncated-trajectories`` trajectories.
 Two-sample KS tests (alpha 0.01) on 200 trajectories of the 4-8-3 reduced CRN at N = 100 compare
 completion times and the number of events by a fixed time, ours against rebop.
 """
@@ -174,6 +178,83 @@ def _gillespy2(case: dict[str, Any], n: float, trajectories: int, t_end: float, 
         for r in results
     ]
     queue.put({"seconds": seconds, "build_s": build_s, "outputs": finals, "peak_mb": _peak_mb()})
+
+
+def _truncated(simulator: str, case: dict[str, Any], n: float, t_max: float, trajectories: int, queue: Any) -> None:
+    """Trajectories stopped at ``t_max`` (for CRNs whose complete trajectories are out of reach):
+    seconds, and events by ``t_max`` per trajectory."""
+    from deepcrn.interop.rebop import run_rebop, to_rebop
+    from deepcrn.interop.text import parse_crn
+    from deepcrn.io_map import initial_counts
+    from deepcrn.stochastic import simulate
+
+    crn, x = build(case)
+    if simulator == "rebop (sparse)":
+        counts = initial_counts(crn, x, n)[0]
+        model = to_rebop(crn, crn.rate_constants(), n)
+        seeds = np.random.SeedSequence([5, 3]).generate_state(trajectories, dtype=np.uint64)
+        start = time.perf_counter()
+        runs = [run_rebop(model, crn, counts, int(s), [], t_max) for s in seeds]
+        seconds = time.perf_counter() - start
+        events, completed = [r.events for r in runs], [r.completed for r in runs]
+    else:
+        tiny = parse_crn("input x = X_p - X_n\noutput y = Y_p - Y_n\nX_p -> M + Y_p\nM + X_n -> Y_n")
+        simulate(tiny, np.array([[1.0]]), 10, seed=0)  # the compiled kernels load before timing
+        start = time.perf_counter()
+        res = simulate(crn, np.repeat(x, trajectories, axis=0), n, seed=5, t_max=t_max, max_events=10**15)
+        seconds = time.perf_counter() - start
+        events, completed = res.events.tolist(), res.completed.tolist()
+    queue.put({"seconds": seconds, "events": events, "completed": completed, "peak_mb": _peak_mb()})
+
+
+def truncated_cell(case: dict[str, Any], n: float, t_max: float, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Ours against rebop on trajectories stopped at ``t_max``: time per (truncated) trajectory,
+    events by ``t_max`` (mean, and a two-sample KS test of their distributions), events/s."""
+    from scipy.stats import ks_2samp
+
+    from deepcrn.analysis import stats
+    from deepcrn.exact import extents
+
+    crn, x = build(case)
+    base = {
+        "network": case["label"],
+        "form": case["form"],
+        "N": n,
+        "t_max": t_max,
+        "species": len(crn.species),
+        "reactions": len(crn.reactions),
+        "max_products": stats(crn)["max_products"],
+        "events": int(extents(crn, x, n).sum()),  # of a complete trajectory
+    }
+    rows, samples = [], {}
+    for name in ("deepcrn levels", "rebop (sparse)"):
+        got = child(_truncated, name, case, n, t_max, args.truncated_trajectories, timeout=args.limit * 5 + 300)
+        if "error" in got:
+            rows.append({**base, "simulator": name, "note": got["error"]})
+            continue
+        ev = np.array(got["events"], dtype=np.float64)
+        samples[name] = ev
+        t = len(ev)
+        rows.append(
+            {
+                **base,
+                "simulator": name,
+                "trajectories": t,
+                "s_per_trajectory": got["seconds"] / t,
+                "trajectories_per_s": t / got["seconds"],
+                "events_per_s": float(ev.sum()) / got["seconds"],
+                "events_by_t_max": [float(ev.mean()), float(ev.std(ddof=1)) if t > 1 else 0.0],
+                "peak_mb": got["peak_mb"],
+                "completed": int(sum(got["completed"])),
+                "note": f"stopped at t = {t_max:g}: {ev.mean():.3g} events by then (mean)",
+            }
+        )
+    if len(samples) == 2:
+        p = float(ks_2samp(samples["deepcrn levels"], samples["rebop (sparse)"]).pvalue)
+        for row in rows:
+            row["events_by_t_max_ks_p"] = p
+            row["note"] += f"; KS p = {p:.3f} (events by t_max, ours vs rebop)"
+    return rows
 
 
 def _guarded(target: Any, *args: Any) -> None:
@@ -349,13 +430,32 @@ def table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [head]
     for r in rows:
+        events = f"{r['events']:.3g}"
+        if "t_max" in r:  # a truncated cell: the events by t_max (mean), of the complete trajectory's
+            by = r.get("events_by_t_max")
+            events = f"{'-' if by is None else format(by[0], '.3g')} by t = {r['t_max']:g} (of {events})"
         lines.append(
-            f"| {r['network']} | {r['form']} | {r['N']:g} | {r['events']:.3g} | {r['simulator']} | "
+            f"| {r['network']} | {r['form']} | {r['N']:g} | {events} | {r['simulator']} | "
             f"{r.get('trajectories', '')} | {_fmt(r.get('s_per_trajectory'), '.3g')} | "
             f"{_fmt(r.get('trajectories_per_s'), '.3g')} | {_fmt(r.get('events_per_s'), '.3g')} | "
             f"{_fmt(r.get('peak_mb'), '.0f')} | {r.get('final_equal_exact', '')} | {r.get('note', '')} |"
         )
     return "\n".join(lines)
+
+
+def _forms_times(text: str) -> dict[str, float]:
+    """``full=0.5,reduced=1e-4`` -> ``{"full": 0.5, "reduced": 1e-4}``."""
+    out = {}
+    for part in text.split(","):
+        form, _, value = part.partition("=")
+        try:
+            t = float(value)
+        except ValueError:
+            t = math.nan
+        if form.strip() not in ("full", "reduced") or not (t > 0 and math.isfinite(t)):
+            raise argparse.ArgumentTypeError(f"expected FORM=T with FORM full or reduced and T > 0, got {part!r}")
+        out[form.strip()] = t
+    return out
 
 
 def main() -> None:
@@ -369,6 +469,15 @@ def main() -> None:
         "--cases", default="small,random,trained", help="CRNs: small (4-8-3), random (196-256-256-256-10), trained"
     )
     parser.add_argument("--no-gillespy2", dest="gillespy2", action="store_false")
+    parser.add_argument(
+        "--truncated",
+        type=_forms_times,
+        default={},
+        metavar="FORM=T[,FORM=T]",
+        help="also run 196-256-256-256-10 at N = 1000 in these forms, each stopped at its t_max, "
+        "e.g. full=0.5,reduced=1e-4 (default: none)",
+    )
+    parser.add_argument("--truncated-trajectories", type=int, default=20, help="trajectories per truncated cell")
     parser.add_argument("--json", default=str(RESULTS / "ssa.json"))
     args = parser.parse_args()
     try:
@@ -400,6 +509,10 @@ def main() -> None:
         for n in case.get("extra_n", []) + ns:
             print(f"{case['label']} {case['form']} N={n:g} ...", file=sys.stderr, flush=True)
             rows += bench_cell(case, n, rates, args)
+    for form, t_max in args.truncated.items():
+        print(f"196-256-256-256-10 {form} N=1000 to t = {t_max:g} ...", file=sys.stderr, flush=True)
+        case = {"network": "196-256-256-256-10", "label": "196-256-256-256-10", "form": form}
+        rows += truncated_cell(case, 1000.0, t_max, args)
     ks = ks_check()
     print(table(rows))
     print(

@@ -157,10 +157,11 @@ def test_onnx_round_trip_from_torch(tmp_path: Path, capsys) -> None:  # type: ig
     model.eval()
     layers = []
     for i, layer in enumerate(model.layers):
-        lin = torch.nn.Linear(layer.weight.shape[1], layer.weight.shape[0])
+        _, n_out, n_in = layer.weight.shape  # (copies, n_out, n_in)
+        lin = torch.nn.Linear(n_in, n_out)
         with torch.no_grad():
-            lin.weight.copy_(layer.quantized() / layer.divisor)
-            lin.bias.copy_(torch.randn(layer.weight.shape[0]))
+            lin.weight.copy_(layer.quantized()[0] / layer.divisor)
+            lin.bias.copy_(torch.randn(n_out))
         layers.append(lin)
         if i < len(model.layers) - 1:
             layers.append(torch.nn.ReLU())

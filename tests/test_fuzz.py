@@ -842,6 +842,7 @@ def test_sweep_options_are_refused_before_any_worker(
 RUN_VALID = {
     "--seed": "0",
     "--epochs": "1",
+    "--restarts": "1",
     "--train-subset": "10",
     "--test-subset": "10",
     "--ode-examples": "1",

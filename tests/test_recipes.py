@@ -71,9 +71,15 @@ def test_iris_paper_recipe(tmp_path: Path, capsys) -> None:  # type: ignore[no-u
     recipe = TASKS["iris"].recipe("paper")
     assert training["recipe"] == "paper" and training["threshold"] == recipe.threshold == 0.15
     assert training["batch_size"] == 16 and training["fan_in_scale"] is False and training["epochs"] == 4
+    assert training["restarts"] == recipe.restarts == 32
     assert "cross-validated accuracy" in out and "the paper (paper recipe): 4-3-3" in out
     report = (tmp_path / "report.md").read_text()
     assert "| accuracy on all 150 flowers (the training set) | 0.9800 |" in report
+    # --restarts overrides the recipe's.
+    args = ["run", "iris", "--recipe", "paper", "--epochs", "2", "--restarts", "2", "--cv-folds", "0"]
+    code, out, _ = run([*args, "--ode-examples", "0", "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, out
+    assert json.loads((tmp_path / "r" / "network.json").read_text())["training"]["restarts"] == 2
 
 
 def test_heart_recipes(tmp_path: Path, capsys, data_root: Path) -> None:  # type: ignore[no-untyped-def]

@@ -22,20 +22,23 @@ def test_quantize_sets() -> None:
 
 @pytest.mark.parametrize("kind", ["binary", "ternary", "integer"])
 def test_export_equals_torch_eval_output(kind: str) -> None:
-    torch.manual_seed(0)
-    model = QuantMLP((5, 7, 6, 3), kind, dropout=0.5)  # type: ignore[arg-type]
+    gens = [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
+    model = QuantMLP((5, 7, 6, 3), kind, dropout=0.5, generators=gens)  # type: ignore[arg-type]
     with torch.no_grad():
         for layer in model.layers:
             layer.bias.normal_()  # type: ignore[operator]
     model.eval()
-    net = model.to_network()
-    assert net.weight_kind == kind
     x = np.random.default_rng(1).normal(size=(50, 5))
     with torch.no_grad():
         expected = model.double()(torch.tensor(x)).numpy()
-    np.testing.assert_allclose(net.forward(x), expected, rtol=1e-12, atol=1e-12)
-    # ... and the CRN compiled from the export computes the same.
-    np.testing.assert_allclose(evaluate(compile_network(net), x), expected, atol=1e-9)
+    assert expected.shape == (3, 50, 3)
+    for copy in range(3):
+        net = model.to_network(copy=copy)
+        assert net.weight_kind == kind
+        np.testing.assert_allclose(net.forward(x), expected[copy], rtol=1e-12, atol=1e-12)
+        # ... and the CRN compiled from the export computes the same.
+        np.testing.assert_allclose(evaluate(compile_network(net), x), expected[copy], atol=1e-9)
+    assert model.to_network(copy=0) != model.to_network(copy=1)  # each copy its own initial weights
 
 
 def test_training_learns_and_is_reproducible() -> None:
@@ -73,7 +76,7 @@ def test_paper_settings_export_exactly() -> None:
     model = QuantMLP((3, 4, 3), "ternary", fan_in_scale=False, threshold=0.15)
     model.eval()
     np.testing.assert_allclose(
-        model.to_network().forward(x), model.double()(torch.tensor(x)).detach().numpy(), atol=1e-12
+        model.to_network().forward(x), model.double()(torch.tensor(x)).detach().numpy()[0], atol=1e-12
     )
 
 
@@ -111,14 +114,25 @@ def test_sparsity_pressure_zeroes_weights() -> None:
     assert zeros[1] > zeros[0]
 
 
-def test_restarts_keep_the_best_and_one_thread_is_restored() -> None:
+@pytest.mark.parametrize("patience", [None, 3])
+def test_restarts_train_side_by_side_exactly_as_single_runs(patience: int | None) -> None:
+    """Restarts are copies of one model trained at once; each must train exactly as a single run
+    with its seed (its own initial weights, batch order and dropout), and the best one is kept."""
+    from deepcrn.experiments.train.loop import restart_seed
+
     x, y = _blobs(3)
-    config = TrainConfig(hidden=(2,), epochs=15, seed=5, patience=None)
+    config = TrainConfig(hidden=(3,), epochs=15, seed=5, patience=patience, dropout=0.2, dropout_in=0.1, sparsity=0.01)
     before = torch.get_num_threads()
-    one = train_network(x[:80], y[:80], x[80:], y[80:], 3, config)
     three = train_network(x[:80], y[:80], x[80:], y[80:], 3, replace(config, restarts=3))
     assert torch.get_num_threads() == before
-    best = lambda r: (r.history["val_acc"][r.best_epoch], r.history["train_acc"][r.best_epoch])  # noqa: E731
-    assert best(three) >= best(one)  # the first restart is the single run, so the best can only improve
+    singles = [train_network(x[:80], y[:80], x[80:], y[80:], 3, replace(config, seed=s))
+               for s in (5, restart_seed(5, 1), restart_seed(5, 2))]  # fmt: skip
+    assert singles[0].network != singles[1].network != singles[2].network
+    score = lambda r: (r.history["val_acc"][r.best_epoch], r.history["train_acc"][r.best_epoch])  # noqa: E731
+    chosen = max(range(3), key=lambda i: (score(singles[i]), -i))
+    assert three.network == singles[chosen].network
+    assert three.history == singles[chosen].history and three.best_epoch == singles[chosen].best_epoch
+    if patience is not None:
+        assert min(len(single.history["loss"]) for single in singles) < 15  # some copy stopped early
     again = train_network(x[:80], y[:80], x[80:], y[80:], 3, replace(config, restarts=3))
     assert again.network == three.network

@@ -562,6 +562,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             out=out,
             seed=args.seed,
             epochs=args.epochs,
+            restarts=args.restarts,
             hidden=args.hidden,
             kind=args.weights,
             loss=args.loss,
@@ -913,6 +914,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", help="use this network file instead of training")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the split, training and rate draws (< 2**63)")
     p.add_argument("--epochs", type=_count(1), help="training epochs (default per task)")
+    p.add_argument(
+        "--restarts",
+        type=_count(1),
+        help="train this many networks side by side from different initialisations and keep the best by "
+        "validation accuracy (default: the recipe's)",
+    )
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), help="weight set (default ternary)")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")

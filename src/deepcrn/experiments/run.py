@@ -59,6 +59,7 @@ class RunOptions:
     out: Path
     seed: int = 0
     epochs: int | None = None
+    restarts: int | None = None
     hidden: tuple[int, ...] | None = None
     kind: WeightKind | None = None
     loss: str | None = None
@@ -78,7 +79,7 @@ class RunOptions:
     n_ssa: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "train_subset", "test_subset"):
+        for name in ("epochs", "restarts", "train_subset", "test_subset"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -179,11 +180,16 @@ def obtain_network(task: Task, ds: Dataset, opts: RunOptions) -> Trained:
 
 def train_config(task: Task, opts: RunOptions) -> Any:
     """The :class:`~deepcrn.experiments.train.TrainConfig` of ``opts.recipe``, with the options'
-    overrides (hidden widths, weight kind, loss, epochs) and seed."""
+    overrides (hidden widths, weight kind, loss, epochs, restarts) and seed."""
     from .train import TrainConfig
 
     settings = task.recipe(opts.recipe).training()
-    for key, value in (("hidden", opts.hidden), ("loss", opts.loss), ("epochs", opts.epochs)):
+    for key, value in (
+        ("hidden", opts.hidden),
+        ("loss", opts.loss),
+        ("epochs", opts.epochs),
+        ("restarts", opts.restarts),
+    ):
         if value is not None:
             settings[key] = value
     return TrainConfig(**settings, kind=opts.kind or "ternary", seed=opts.seed)

@@ -16,11 +16,17 @@ weights and ``scale = d`` (DESIGN section 1), and the CRN scales its biases inst
 normalisation is used: its per-neuron scale would not fold into weights restricted to {-1, 0, +1}.
 
 Initial latent weights are uniform in ``[-init, init]`` (default 1, BinaryConnect's ``H``).
+
+A model holds ``copies`` independent networks side by side (restarts trained at once): every
+parameter has a leading copy axis and a forward pass multiplies batched matrices, so for small
+networks many restarts cost little more than one. Each copy draws its initial weights from its
+own generator.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -44,7 +50,7 @@ def glorot_lr_scale(n_in: int, n_out: int) -> float:
 
 
 class QuantLinear(nn.Module):
-    """``y = x @ q(W)^T / d + b`` with latent ``W`` of shape ``(n_out, n_in)``."""
+    """``y = x @ q(W)^T / d + b`` for each copy, with latent ``W`` of shape ``(copies, n_out, n_in)``."""
 
     def __init__(
         self,
@@ -55,21 +61,26 @@ class QuantLinear(nn.Module):
         levels: int = 3,
         fan_in_scale: bool = True,
         init: float = 1.0,
+        generators: Sequence[torch.Generator | None] = (None,),
     ) -> None:
         super().__init__()
         self.kind: WeightKind = kind
         self.threshold = threshold
         self.levels = levels
-        self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-init, init))
-        self.bias = nn.Parameter(torch.zeros(n_out))
+        weight = torch.empty(len(generators), n_out, n_in)
+        for copy, gen in zip(weight, generators):
+            copy.uniform_(-init, init, generator=gen)
+        self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(torch.zeros(len(generators), n_out))
         self.divisor = (math.sqrt(n_in) if fan_in_scale else 1.0) * (levels if kind == "integer" else 1)
 
     def quantized(self) -> torch.Tensor:
         return quantize(self.weight, self.kind, self.threshold, self.levels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(copies, n, n_in)`` -> ``(copies, n, n_out)``."""
         w = self.weight + (self.quantized() - self.weight).detach()  # straight-through
-        return x @ w.t() / self.divisor + self.bias
+        return x @ w.transpose(1, 2) / self.divisor + self.bias.unsqueeze(1)
 
     @torch.no_grad()
     def clip_(self) -> None:
@@ -77,8 +88,11 @@ class QuantLinear(nn.Module):
 
 
 class QuantMLP(nn.Module):
-    """Quantised dense layers with ReLU between them, dropout on the inputs (``dropout_in``) and on
-    hidden activations (``dropout``)."""
+    """Quantised dense layers with ReLU between them, ``copies`` independent networks side by side
+    (``generators``: one per copy for its initial weights; ``(None,)``: one copy, torch's global
+    generator). Dropout on the inputs (``dropout_in``) and hidden activations (``dropout``) is
+    applied through the ``noise`` the caller passes (see :meth:`forward`), so every copy's masks
+    come from its own generator."""
 
     def __init__(
         self,
@@ -90,22 +104,37 @@ class QuantMLP(nn.Module):
         fan_in_scale: bool = True,
         dropout_in: float = 0.0,
         init: float = 1.0,
+        generators: Sequence[torch.Generator | None] = (None,),
     ) -> None:
         super().__init__()
         self.shape = shape
         self.kind: WeightKind = kind
+        self.copies = len(generators)
         self.layers = nn.ModuleList(
-            QuantLinear(a, b, kind, threshold, levels, fan_in_scale, init) for a, b in zip(shape[:-1], shape[1:])
+            QuantLinear(a, b, kind, threshold, levels, fan_in_scale, init, generators)
+            for a, b in zip(shape[:-1], shape[1:])
         )
-        self.dropout = nn.Dropout(dropout)
-        self.dropout_in = nn.Dropout(dropout_in)
+        self.dropout = dropout
+        self.dropout_in = dropout_in
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.dropout_in(x)
-        for i, layer in enumerate(self.layers):
+    def dropout_rates(self) -> list[float]:
+        """The dropout rate before each layer: the inputs', then each hidden layer's."""
+        return [self.dropout_in] + [self.dropout] * (len(self.shape) - 2)
+
+    def forward(self, x: torch.Tensor, noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+        """Outputs ``(copies, n, n_out)`` for inputs ``(n, n_in)`` (shared by the copies) or
+        ``(copies, n, n_in)``. ``noise``: None (evaluation: no dropout) or, for each layer's input,
+        None or uniforms in [0, 1) shaped like it; a unit is kept where its uniform is at least the
+        layer's rate (:meth:`dropout_rates`) and then scaled by ``1 / (1 - rate)``."""
+        if x.dim() == 2:
+            x = x.expand(self.copies, *x.shape)
+        for i, (layer, rate) in enumerate(zip(self.layers, self.dropout_rates())):
+            if i:
+                x = torch.relu(x)
+            u = None if noise is None else noise[i]
+            if u is not None and rate > 0:
+                x = x * (u >= rate).to(x.dtype) / (1.0 - rate)
             x = layer(x)
-            if i < len(self.layers) - 1:
-                x = self.dropout(torch.relu(x))
         return x
 
     def clip_(self) -> None:
@@ -113,13 +142,13 @@ class QuantMLP(nn.Module):
             layer.clip_()  # type: ignore[operator]
 
     @torch.no_grad()
-    def to_network(self, extra: dict[str, object] | None = None) -> Network:
-        """The exported network; its forward pass equals this model's evaluation-mode output."""
+    def to_network(self, extra: dict[str, object] | None = None, copy: int = 0) -> Network:
+        """Copy ``copy`` exported; its forward pass equals this model's evaluation-mode output."""
         layers = []
         for i, layer in enumerate(self.layers):
             assert isinstance(layer, QuantLinear)
-            q = layer.quantized().detach().cpu().double().numpy().T  # (n_in, n_out)
-            bias = layer.bias.detach().cpu().double().numpy()
+            q = layer.quantized()[copy].detach().cpu().double().numpy().T  # (n_in, n_out)
+            bias = layer.bias[copy].detach().cpu().double().numpy()
             last = i == len(self.layers) - 1
             layers.append(Layer(np.rint(q), bias, "linear" if last else "relu", layer.divisor))
         return Network(tuple(layers), self.kind, dict(extra or {}))

@@ -1,14 +1,14 @@
 """The training loop: Adam with learning-rate decay, squared hinge or cross-entropy loss,
-dropout, optional sparsity pressure, early stopping on a validation split, seeded and run on one
-thread (so a seed gives the same network on any machine), with a per-epoch progress bar."""
+dropout, optional sparsity pressure, early stopping on a validation split, restarts trained side
+by side as copies of one batched model, seeded and run on one thread (so a seed gives the same
+network on any machine), with a per-epoch progress bar."""
 
 from __future__ import annotations
 
-import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -40,8 +40,8 @@ class TrainConfig:
     latent weights (mean absolute value per layer, summed), which drives weights to 0 and so
     removes products (ternary) and whole reactions. ``init``: latent weights start uniform in
     ``[-init, init]``. ``dropout_in``: dropout on the inputs. ``restarts``: train this many
-    networks from different initialisations (the first with ``seed``) and return the one whose
-    kept epoch has the best validation accuracy (then training accuracy).
+    networks from different initialisations side by side (the first seeded ``seed``) and return
+    the one whose kept epoch has the best validation accuracy (then training accuracy).
     """
 
     hidden: tuple[int, ...] = (8,)
@@ -86,21 +86,26 @@ def one_thread() -> Iterator[None]:
 
 
 def _loss(out: torch.Tensor, y: torch.Tensor, kind: Loss) -> torch.Tensor:
+    """Each copy's mean loss: ``out`` ``(copies, n, classes)``, ``y`` ``(copies, n)`` -> ``(copies,)``."""
     if kind == "ce":
-        return torch.nn.functional.cross_entropy(out, y)
+        per = torch.nn.functional.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none")
+        return per.view(y.shape).mean(1)
     target = -torch.ones_like(out)
-    target[torch.arange(len(y)), y] = 1.0
-    return torch.clamp(1.0 - target * out, min=0.0).pow(2).mean()
+    target.scatter_(2, y.unsqueeze(2), 1.0)
+    return torch.clamp(1.0 - target * out, min=0.0).pow(2).mean((1, 2))
 
 
-def _accuracy(model: QuantMLP, x: torch.Tensor, y: torch.Tensor) -> float:
+def _accuracy(model: QuantMLP, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Each copy's accuracy on ``(x, y)``."""
     model.eval()
     with torch.no_grad():
-        return float((model(x).argmax(1) == y).float().mean())
+        return (model(x).argmax(2) == y).float().mean(1).tolist()
 
 
-def make_model(shape: tuple[int, ...], config: TrainConfig) -> QuantMLP:
-    """The untrained model for ``config`` (seed the generator first)."""
+def make_model(
+    shape: tuple[int, ...], config: TrainConfig, generators: Sequence[torch.Generator | None] = (None,)
+) -> QuantMLP:
+    """The untrained model for ``config`` with a copy per generator."""
     return QuantMLP(
         shape,
         config.kind,
@@ -110,6 +115,7 @@ def make_model(shape: tuple[int, ...], config: TrainConfig) -> QuantMLP:
         config.fan_in_scale,
         config.dropout_in,
         config.init,
+        generators,
     )
 
 
@@ -117,7 +123,7 @@ def _optimizer(model: QuantMLP, config: TrainConfig) -> torch.optim.Adam:
     groups = []
     for layer in model.layers:
         assert isinstance(layer, QuantLinear)
-        n_out, n_in = layer.weight.shape
+        _, n_out, n_in = layer.weight.shape
         factor = glorot_lr_scale(n_in, n_out) if config.lr_scale == "glorot" else 1.0
         groups.append({"params": [layer.weight], "lr": config.lr * factor})
         groups.append({"params": [layer.bias], "lr": config.lr})
@@ -125,11 +131,17 @@ def _optimizer(model: QuantMLP, config: TrainConfig) -> torch.optim.Adam:
 
 
 def _penalty(model: QuantMLP) -> torch.Tensor:
-    total = torch.zeros(())
+    """Each copy's sparsity penalty: the mean absolute latent weight of each layer, summed."""
+    total = torch.zeros(model.copies)
     for layer in model.layers:
         assert isinstance(layer, QuantLinear)
-        total = total + layer.weight.abs().mean()
+        total = total + layer.weight.abs().mean((1, 2))
     return total
+
+
+def restart_seed(seed: int, restart: int) -> int:
+    """The seed of restart ``restart`` (> 0) of a training seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, restart]).generate_state(1)[0])
 
 
 def train_network(
@@ -142,25 +154,51 @@ def train_network(
     extra: dict[str, object] | None = None,
     progress: bool = False,
 ) -> TrainResult:
-    """Train a quantised MLP and export the kept epoch's weights (``config.keep``) as a :class:`Network`."""
-    start = time.perf_counter()
-    best: tuple[tuple[float, float], TrainResult] | None = None
+    """Train a quantised MLP and export the kept epoch's weights (``config.keep``) as a :class:`Network`.
+
+    The ``config.restarts`` restarts train side by side as copies of one model; each copy's
+    randomness (initial weights, batch order, dropout) comes from its own generator, seeded
+    ``config.seed`` for the first and :func:`restart_seed` for the others, so a copy trains exactly
+    as a single run with its seed would. The copy whose kept epoch has the best validation accuracy
+    (then training accuracy; then the first) is returned."""
     with one_thread():
-        for r in range(config.restarts):
-            seed = config.seed if r == 0 else restart_seed(config.seed, r)
-            result = _train(x_train, y_train, x_val, y_val, n_classes, replace(config, seed=seed), extra, progress)
-            kept = result.best_epoch
-            score = (result.history["val_acc"][kept], result.history["train_acc"][kept])
-            if best is None or score > best[0]:
-                best = (score, result)
-    assert best is not None
-    best[1].seconds = time.perf_counter() - start
-    return best[1]
+        return _train(x_train, y_train, x_val, y_val, n_classes, config, extra, progress)
 
 
-def restart_seed(seed: int, restart: int) -> int:
-    """The seed of restart ``restart`` (> 0) of a training seeded ``seed``."""
-    return int(np.random.SeedSequence([seed, restart]).generate_state(1)[0])
+class _Best:
+    """Each copy's kept epoch (``config.keep``) and its parameters, and whether it still trains
+    (an early-stopped copy trains on with the others but its record is closed)."""
+
+    def __init__(self, model: QuantMLP, keep: Keep, patience: int | None) -> None:
+        copies = model.copies
+        self.keep, self.patience = keep, patience
+        self.val = np.full(copies, -1.0)
+        self.epoch = np.zeros(copies, dtype=np.int64)
+        self.train_max = np.full(copies, -1.0)  # the best training accuracy up to the kept epoch
+        self.seen_max = np.full(copies, -1.0)  # ... up to the current epoch
+        self.active = np.ones(copies, dtype=bool)
+        self.params = [p.detach().clone() for p in model.parameters()]
+
+    def update(self, model: QuantMLP, epoch: int, train: np.ndarray, val: np.ndarray) -> None:
+        self.seen_max = np.maximum(self.seen_max, train)
+        if self.keep == "last-best":
+            better = val >= self.val
+        else:
+            better = (val > self.val) | ((val == self.val) & (train >= self.train_max))
+        better &= self.active
+        if better.any():
+            self.val[better], self.epoch[better] = val[better], epoch
+            self.train_max[better] = self.seen_max[better]
+            rows = torch.from_numpy(better)
+            for kept, p in zip(self.params, model.parameters()):
+                kept[rows] = p.detach()[rows]
+        if self.patience is not None:
+            self.active &= epoch - self.epoch < self.patience
+
+    def restore(self, model: QuantMLP) -> None:
+        with torch.no_grad():
+            for kept, p in zip(self.params, model.parameters()):
+                p.copy_(kept)
 
 
 def _train(
@@ -174,10 +212,10 @@ def _train(
     progress: bool,
 ) -> TrainResult:
     start = time.perf_counter()
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
+    seeds = [config.seed] + [restart_seed(config.seed, r) for r in range(1, config.restarts)]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
     shape = (x_train.shape[1], *config.hidden, n_classes)
-    model = make_model(shape, config)
+    model = make_model(shape, config, gens)
     xt = torch.tensor(x_train, dtype=torch.float32)
     yt = torch.tensor(y_train, dtype=torch.long)
     xv = torch.tensor(x_val, dtype=torch.float32)
@@ -185,41 +223,49 @@ def _train(
     opt = _optimizer(model, config)
     gamma = config.lr_decay ** (1.0 / max(config.epochs, 1))
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
-    history: dict[str, list[float]] = {"loss": [], "train_acc": [], "val_acc": []}
-    best = (-1.0, 0, copy.deepcopy(model.state_dict()))
-    n = len(xt)
-    stop = n - n % config.batch_size if config.drop_last and n >= config.batch_size else n
+    histories: list[dict[str, list[float]]] = [{"loss": [], "train_acc": [], "val_acc": []} for _ in gens]
+    best = _Best(model, config.keep, config.patience)
+    n, bs = len(xt), config.batch_size
+    stop = n - n % bs if config.drop_last and n >= bs else n
+    rates = model.dropout_rates()
     bar = tqdm(range(config.epochs), desc="train", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
-        order = torch.randperm(n, generator=gen)
-        total = 0.0
-        for i in range(0, stop, config.batch_size):
-            idx = order[i : i + config.batch_size]
+        # Each copy's batch order, then its dropout uniforms for the whole epoch, from its generator.
+        order = torch.stack([torch.randperm(n, generator=g) for g in gens])
+        noise = [
+            None if rate == 0 else torch.stack([torch.rand(stop, width, generator=g) for g in gens])
+            for rate, width in zip(rates, shape)
+        ]
+        total = torch.zeros(len(gens), dtype=torch.float64)
+        for i in range(0, stop, bs):
+            idx = order[:, i : i + bs]
             opt.zero_grad()
-            loss = _loss(model(xt[idx]), yt[idx], config.loss)
+            loss = _loss(model(xt[idx], [None if u is None else u[:, i : i + bs] for u in noise]), yt[idx], config.loss)
             if config.sparsity:
                 loss = loss + config.sparsity * _penalty(model)
-            loss.backward()
+            loss.sum().backward()  # the copies share no parameter: each gets its own loss's gradient
             opt.step()
             model.clip_()
-            total += float(loss.detach()) * len(idx)
+            total += loss.detach().double() * idx.shape[1]
         sched.step()
-        train_acc = _accuracy(model, xt, yt)
-        val_acc = train_acc if x_val is x_train else _accuracy(model, xv, yv)
-        history["loss"].append(total / stop)
-        history["train_acc"].append(train_acc)
-        history["val_acc"].append(val_acc)
-        bar.set_postfix(loss=f"{total / stop:.3f}", train=f"{train_acc:.3f}", val=f"{val_acc:.3f}")
-        if config.keep == "last-best":
-            better = val_acc >= best[0]
-        else:
-            better = val_acc > best[0] or (val_acc == best[0] and train_acc >= max(history["train_acc"][: best[1] + 1]))
-        if better:
-            best = (val_acc, epoch, copy.deepcopy(model.state_dict()))
-        if config.patience is not None and epoch - best[1] >= config.patience:
+        train_acc = np.array(_accuracy(model, xt, yt))
+        val_acc = train_acc if x_val is x_train else np.array(_accuracy(model, xv, yv))
+        for c in np.flatnonzero(best.active):
+            histories[c]["loss"].append(float(total[c]) / stop)
+            histories[c]["train_acc"].append(float(train_acc[c]))
+            histories[c]["val_acc"].append(float(val_acc[c]))
+        best.update(model, epoch, train_acc, val_acc)
+        bar.set_postfix(
+            loss=f"{float(total.min()) / stop:.3f}", train=f"{train_acc.max():.3f}", val=f"{val_acc.max():.3f}"
+        )
+        if not best.active.any():
             break
     bar.close()
-    model.load_state_dict(best[2])
+    best.restore(model)
     model.eval()
-    return TrainResult(model.to_network(extra), history, best[1], time.perf_counter() - start)
+    scores = [(best.val[c], histories[c]["train_acc"][best.epoch[c]], -c) for c in range(len(gens))]
+    chosen = max(range(len(gens)), key=lambda c: scores[c])
+    return TrainResult(
+        model.to_network(extra, chosen), histories[chosen], int(best.epoch[chosen]), time.perf_counter() - start
+    )
