@@ -408,6 +408,7 @@ X = "{X}"
         (["run", "iris", "--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
         (["run", "iris", "--epochs", "-1"], "argument --epochs: must be at least 1, got -1"),
         (["run", "iris", "--restarts", "0"], "argument --restarts: must be at least 1, got 0"),
+        (["run", "iris", "--restarts", "99999999999999999999999"], "--restarts must be at most 1024, got 9999"),
         (["run", "iris", "--train-subset", "0"], "argument --train-subset: must be at least 1, got 0"),
         (["evaluate", "{crn}", "--inputs", X, "--method", "ode", "--t-max", "nan"], "argument --t-max"),
         (["export", "{crn}", "--to", "sbml", "-o", "{tmp}/o.xml", "--inputs", X, "--row", "0"], "argument --row"),

@@ -859,7 +859,8 @@ def test_run_options_are_refused_before_training(root: Path, options: dict[str, 
         if not re.fullmatch(r"\s*[-+]?\d+\s*", value):
             return False
         low = 0 if key in ("--seed", "--ode-examples") else 1
-        return int(value) >= low and (key != "--seed" or int(value) < 2**63)
+        high = {"--seed": 2**63 - 1, "--restarts": 1024}.get(key, math.inf)
+        return low <= int(value) <= high
 
     assume(not all(valid(k, v) for k, v in options.items()))  # valid options would train
     with folder(root) as tmp:

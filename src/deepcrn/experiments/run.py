@@ -51,6 +51,10 @@ RATE_RANGE = (0.1, 10.0)
 SSA_EVENTS = 10**8
 
 
+#: the most restarts ``--restarts`` accepts (they train side by side, each with its own memory)
+MAX_RESTARTS = 1024
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What ``deepcrn run`` was asked (``None``: the task's default)."""
@@ -83,6 +87,8 @@ class RunOptions:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.restarts is not None and self.restarts > MAX_RESTARTS:
+            raise DataError(f"--restarts must be at most {MAX_RESTARTS}, got {self.restarts}")
         if self.n_ode < 0:
             raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
         if self.recipe != "default":

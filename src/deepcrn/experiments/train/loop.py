@@ -68,10 +68,16 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """The kept network of the chosen restart, its history and kept epoch; ``restart_scores``:
+    every restart's (validation, training) accuracy at its kept epoch; ``chosen``: the index of
+    the returned one among them."""
+
     network: Network
     history: dict[str, list[float]] = field(default_factory=dict)
     best_epoch: int = 0
     seconds: float = 0.0
+    restart_scores: list[tuple[float, float]] = field(default_factory=list)
+    chosen: int = 0
 
 
 @contextmanager
@@ -158,9 +164,14 @@ def train_network(
 
     The ``config.restarts`` restarts train side by side as copies of one model; each copy's
     randomness (initial weights, batch order, dropout) comes from its own generator, seeded
-    ``config.seed`` for the first and :func:`restart_seed` for the others, so a copy trains exactly
-    as a single run with its seed would. The copy whose kept epoch has the best validation accuracy
-    (then training accuracy; then the first) is returned."""
+    ``config.seed`` for the first and :func:`restart_seed` for the others, so a copy follows the
+    same random draws as a single run with its seed. Its arithmetic is the same up to rounding: a
+    batched matrix product can round a copy's sums in the last bit differently from a single one
+    (the CPU kernels' rounding depends on where each copy's rows lie in memory), and training can
+    amplify that, so a copy need not end at the single run's network. Results are reproducible
+    for a given seed and number of restarts. The copy whose kept epoch has the best validation
+    accuracy (then training accuracy; then the first) is returned. Memory grows with the copies
+    (each holds its parameters, Adam state and an epoch's dropout noise)."""
     with one_thread():
         return _train(x_train, y_train, x_val, y_val, n_classes, config, extra, progress)
 
@@ -264,8 +275,13 @@ def _train(
     bar.close()
     best.restore(model)
     model.eval()
-    scores = [(best.val[c], histories[c]["train_acc"][best.epoch[c]], -c) for c in range(len(gens))]
-    chosen = max(range(len(gens)), key=lambda c: scores[c])
+    scores = [(float(best.val[c]), histories[c]["train_acc"][best.epoch[c]]) for c in range(len(gens))]
+    chosen = max(range(len(gens)), key=lambda c: (scores[c], -c))
     return TrainResult(
-        model.to_network(extra, chosen), histories[chosen], int(best.epoch[chosen]), time.perf_counter() - start
+        model.to_network(extra, chosen),
+        histories[chosen],
+        int(best.epoch[chosen]),
+        time.perf_counter() - start,
+        scores,
+        chosen,
     )
