@@ -88,7 +88,8 @@ def _peak_mb() -> float:
 
 
 # --------------------------------------------------------------------------- measurements (children)
-def _ours(case: dict[str, Any], n: float, trajectories: int, seed: int, queue: Any) -> None:
+def _ours(case: dict[str, Any], n: float, trajectories: int, seed: int, t_max: float | None, queue: Any) -> None:
+    """Our trajectories, to completion or stopped at ``t_max``."""
     from deepcrn.interop.text import parse_crn
     from deepcrn.stochastic import simulate
 
@@ -98,7 +99,11 @@ def _ours(case: dict[str, Any], n: float, trajectories: int, seed: int, queue: A
     tiny = parse_crn("input x = X_p - X_n\noutput y = Y_p - Y_n\nX_p -> M + Y_p\nM + X_n -> Y_n")
     simulate(tiny, np.array([[1.0]]), 10, seed=0)
     start = time.perf_counter()
-    res = simulate(crn, np.repeat(x, trajectories, axis=0), n, seed=seed)
+    xs = np.repeat(x, trajectories, axis=0)
+    if t_max is None:
+        res = simulate(crn, xs, n, seed=seed)
+    else:  # a trajectory's full count of events may exceed the default refusal; only t_max matters
+        res = simulate(crn, xs, n, seed=seed, t_max=t_max, max_events=10**15)
     seconds = time.perf_counter() - start
     queue.put(
         {
@@ -106,13 +111,15 @@ def _ours(case: dict[str, Any], n: float, trajectories: int, seed: int, queue: A
             "outputs": res.outputs.tolist(),
             "times": res.times.tolist(),
             "events": res.events.tolist(),
-            "completed": bool(res.completed.all()),
+            "completed": res.completed.tolist(),
             "peak_mb": _peak_mb(),
         }
     )
 
 
-def _rebop(case: dict[str, Any], n: float, trajectories: int, seed: int, check: bool, queue: Any) -> None:
+def _rebop(case: dict[str, Any], n: float, trajectories: int, seed: int, check: bool, t_max: float, queue: Any) -> None:
+    """rebop's trajectories, to completion or stopped at ``t_max`` (``check``: read one more
+    complete trajectory's final outputs, untimed)."""
     from deepcrn.interop.rebop import run_rebop, to_rebop
     from deepcrn.io_map import initial_counts
 
@@ -121,13 +128,13 @@ def _rebop(case: dict[str, Any], n: float, trajectories: int, seed: int, check: 
     model = to_rebop(crn, crn.rate_constants(), n)
     seeds = np.random.SeedSequence([seed, 3]).generate_state(trajectories, dtype=np.uint64)
     start = time.perf_counter()
-    runs = [run_rebop(model, crn, counts, int(s), []) for s in seeds]
+    runs = [run_rebop(model, crn, counts, int(s), [], t_max) for s in seeds]
     seconds = time.perf_counter() - start
     out: dict[str, Any] = {
         "seconds": seconds,
         "times": [r.last for r in runs],
         "events": [r.events for r in runs],
-        "completed": all(r.completed for r in runs),
+        "completed": [r.completed for r in runs],
         "peak_mb": _peak_mb(),
     }
     if check:  # one more trajectory (not timed) run to completion, its final outputs read at t = 1e300
@@ -180,33 +187,6 @@ def _gillespy2(case: dict[str, Any], n: float, trajectories: int, t_end: float, 
     queue.put({"seconds": seconds, "build_s": build_s, "outputs": finals, "peak_mb": _peak_mb()})
 
 
-def _truncated(simulator: str, case: dict[str, Any], n: float, t_max: float, trajectories: int, queue: Any) -> None:
-    """Trajectories stopped at ``t_max`` (for CRNs whose complete trajectories are out of reach):
-    seconds, and events by ``t_max`` per trajectory."""
-    from deepcrn.interop.rebop import run_rebop, to_rebop
-    from deepcrn.interop.text import parse_crn
-    from deepcrn.io_map import initial_counts
-    from deepcrn.stochastic import simulate
-
-    crn, x = build(case)
-    if simulator == "rebop (sparse)":
-        counts = initial_counts(crn, x, n)[0]
-        model = to_rebop(crn, crn.rate_constants(), n)
-        seeds = np.random.SeedSequence([5, 3]).generate_state(trajectories, dtype=np.uint64)
-        start = time.perf_counter()
-        runs = [run_rebop(model, crn, counts, int(s), [], t_max) for s in seeds]
-        seconds = time.perf_counter() - start
-        events, completed = [r.events for r in runs], [r.completed for r in runs]
-    else:
-        tiny = parse_crn("input x = X_p - X_n\noutput y = Y_p - Y_n\nX_p -> M + Y_p\nM + X_n -> Y_n")
-        simulate(tiny, np.array([[1.0]]), 10, seed=0)  # the compiled kernels load before timing
-        start = time.perf_counter()
-        res = simulate(crn, np.repeat(x, trajectories, axis=0), n, seed=5, t_max=t_max, max_events=10**15)
-        seconds = time.perf_counter() - start
-        events, completed = res.events.tolist(), res.completed.tolist()
-    queue.put({"seconds": seconds, "events": events, "completed": completed, "peak_mb": _peak_mb()})
-
-
 def truncated_cell(case: dict[str, Any], n: float, t_max: float, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Ours against rebop on trajectories stopped at ``t_max``: time per (truncated) trajectory,
     events by ``t_max`` (mean, and a two-sample KS test of their distributions), events/s."""
@@ -227,23 +207,27 @@ def truncated_cell(case: dict[str, Any], n: float, t_max: float, args: argparse.
         "events": int(extents(crn, x, n).sum()),  # of a complete trajectory
     }
     rows, samples = [], {}
-    for name in ("deepcrn levels", "rebop (sparse)"):
-        got = child(_truncated, name, case, n, t_max, args.truncated_trajectories, timeout=args.limit * 5 + 300)
+    t, timeout = args.truncated_trajectories, args.limit * 5 + 300
+    runs = {
+        "deepcrn levels": lambda: child(_ours, case, n, t, 5, t_max, timeout=timeout),
+        "rebop (sparse)": lambda: child(_rebop, case, n, t, 5, False, t_max, timeout=timeout),
+    }
+    for name, run_it in runs.items():
+        got = run_it()
         if "error" in got:
             rows.append({**base, "simulator": name, "note": got["error"]})
             continue
         ev = np.array(got["events"], dtype=np.float64)
         samples[name] = ev
-        t = len(ev)
         rows.append(
             {
                 **base,
                 "simulator": name,
-                "trajectories": t,
-                "s_per_trajectory": got["seconds"] / t,
-                "trajectories_per_s": t / got["seconds"],
+                "trajectories": len(ev),
+                "s_per_trajectory": got["seconds"] / len(ev),
+                "trajectories_per_s": len(ev) / got["seconds"],
                 "events_per_s": float(ev.sum()) / got["seconds"],
-                "events_by_t_max": [float(ev.mean()), float(ev.std(ddof=1)) if t > 1 else 0.0],
+                "events_by_t_max": [float(ev.mean()), float(ev.std(ddof=1)) if len(ev) > 1 else 0.0],
                 "peak_mb": got["peak_mb"],
                 "completed": int(sum(got["completed"])),
                 "note": f"stopped at t = {t_max:g}: {ev.mean():.3g} events by then (mean)",
@@ -322,12 +306,21 @@ def bench_cell(
     for k in range(rounds):  # alternate: ours, rebop, ours, rebop
         if "deepcrn levels" in plan:
             t = max(1, plan["deepcrn levels"] // rounds)
-            measured["deepcrn levels"].append(child(_ours, case, n, t, 100 + k, timeout=args.limit * max(2, t) + 120))
+            measured["deepcrn levels"].append(
+                child(_ours, case, n, t, 100 + k, None, timeout=args.limit * max(2, t) + 120)
+            )
         if "rebop (sparse)" in plan:
             t = max(1, plan["rebop (sparse)"] // rounds)
             measured["rebop (sparse)"].append(
                 child(
-                    _rebop, case, n, t, 200 + k, k == 0 and events <= CHECK_EVENTS, timeout=args.limit * max(2, t) + 120
+                    _rebop,
+                    case,
+                    n,
+                    t,
+                    200 + k,
+                    k == 0 and events <= CHECK_EVENTS,
+                    math.inf,
+                    timeout=args.limit * max(2, t) + 120,
                 )
             )
     longest = 0.0
@@ -355,7 +348,7 @@ def bench_cell(
                 "events_per_s": events * trajectories / seconds,
                 "peak_mb": max(p["peak_mb"] for p in parts),
                 "final_equal_exact": f"{'yes' if same else 'NO'} ({len(outs)} checked)",
-                "completed": all(p["completed"] for p in parts),
+                "completed": all(all(p["completed"]) for p in parts),
                 "median_completion_time": float(np.median(times)),
                 "note": "",
             }
