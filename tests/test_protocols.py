@@ -85,7 +85,7 @@ def test_paper_files_are_checked(data_root: Path, tmp_path: Path, monkeypatch: p
     import shutil
 
     for sub in ("gse73072", "mnist"):
-        (tmp_path / sub).symlink_to(data_root / sub)
+        (tmp_path / sub).symlink_to((data_root / sub).resolve())
     (tmp_path / "paper").mkdir()
     shutil.copy(data_root / "paper" / "mnist_examples.json", tmp_path / "paper")
     split = json.loads((data_root / "paper" / "virus_split.json").read_text())

@@ -9,11 +9,19 @@ collecting terms turns the CRN into a circuit: one ReLU node per min reaction, i
 depth among the min reactions), each node reading ``a - b`` as a weighted sum of the inputs and of earlier nodes, and
 each output a weighted sum of the same.
 
+The algebra keeps every reaction's extent as a symbol of its own while it can: an output, or a
+node's ``a - b``, starts as a sum of extents (what made its species), and each extent is then
+replaced by its definition (its reactant's amount, or ``a - relu(a - b)``), the last reactions
+first. Forwarded copies cancel as soon as the reaction that consumed them is replaced, so the
+rows stay about as sparse as the CRN, instead of expanding every absolute amount in the inputs
+first (dense from the second layer on). Chains of linear reactions (fan-out trees, relays) are
+collapsed to their first reaction before that.
+
 The weights are sums of products of stoichiometric coefficients, so the algebra is done on
 integers (held in float64 and checked to stay below 2**53, where float64 arithmetic on integers
 is exact) and terms that cancel vanish exactly. Which reactant plays ``a`` does not change any
-value, only which terms cancel; each layer of min reactions keeps the choice that leaves fewer
-terms. For a CRN
+value, only which terms cancel; the min reactions of each topological level keep the choice
+that leaves fewer terms (judged on a sample of the rows that read them). For a CRN
 compiled from a ReLU network the forwarded copies cancel and the circuit is the network again
 (the paper's correctness theorem, recovered from the reactions): evaluating it costs one matrix
 product per layer, like the network's forward pass. It gives the output values only;
@@ -42,11 +50,9 @@ instead (:class:`~deepcrn.exact.fire.FiringPlan`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve_triangular
 
 from ..analysis import check_rate_independent, circuit_class, net_stoichiometry, reactant_terms, reaction_levels
 from ..crn import CRN
@@ -217,77 +223,119 @@ def _inexact(values: np.ndarray | sp.spmatrix, first: int = 1) -> bool:
     return _max_abs(values, first) >= EXACT_LIMIT
 
 
-def _exact_product(a: np.ndarray | sp.spmatrix, b: np.ndarray | sp.spmatrix, what: str, first: int = 1) -> np.ndarray:
-    """``a @ b`` (dense) for integer-valued ``a`` and ``b`` (columns of ``b`` before ``first``
-    excepted: constants), refusing when a partial sum could leave float64's exact integers.
-    Every partial sum is at most ``|a| @ |b|``, itself at most (largest row sum of ``|a|``) x
-    (largest ``|b|``); the exact bound is computed only when that cheap one reaches 2**53."""
-    rows = abs(a).sum(axis=1) if sp.issparse(a) else np.abs(a).sum(axis=1)
-    if float(np.max(np.asarray(rows), initial=0.0)) * _max_abs(b, first) >= EXACT_LIMIT:
-        bound = abs(a) @ abs(b[:, first:])
-        top = 0.0 if 0 in bound.shape else bound.max() if sp.issparse(bound) else np.max(bound)
-        if float(top) >= EXACT_LIMIT:
-            raise CircuitError(f"{what}: coefficients exceed 2**53, so the algebra would not be exact")
-    product = a @ b
-    return product.toarray() if sp.issparse(product) else np.asarray(product)
+_SAMPLE = 64  # reader rows on which a level's substitution picks its side
+_DENSE_LIMIT = 50_000_000  # largest dense (rows x basis) table the circuit builds (400 MB)
 
 
-_DEEP = 200  # more levels than this: extents by one triangular solve instead of level by level
-_SAMPLE = 64  # reader rows on which a layer's substitution picks its side
-_DENSE_LIMIT = 50_000_000  # largest dense (reactions x basis) table the circuit builds (400 MB)
-
-
-def _extents_by_level(
-    crn: CRN, levels: list[list[int]], kinds: np.ndarray, reactant: np.ndarray, start: Any, min_col: np.ndarray
-) -> sp.csr_matrix:
-    """Every reaction's extent as an expression ``(n_reactions, n_basis)``, level by level with
-    sparse matrices: a linear reaction's extent is its reactant's amount when it fires (initial
-    amount plus what earlier reactions made), a min reaction's extent is its own column. Cheap
-    when levels are few (compiled networks), whatever their width. ``reactant``: each
-    reaction's first reactant (species index); ``min_col``: each min reaction's basis column."""
-    n_reactions, n_basis = len(kinds), start(np.zeros(0, dtype=np.int64)).shape[1]
-    _, produced = crn.stoichiometry
-    done = np.zeros(0, dtype=np.int64)  # reactions with extents so far, in the order of ``stacked``'s rows
-    blocks: list[sp.csr_matrix] = []
-    stacked = sp.csr_matrix((0, n_basis))
-    for group in levels:
-        members = np.asarray(group, dtype=np.int64)
-        linear, level_mins = members[kinds[members] == 1], members[kinds[members] == 2]
-        amounts = start(reactant[linear]) + produced[reactant[linear]][:, done] @ stacked
-        units = sp.csr_matrix(
-            (np.ones(len(level_mins)), (np.arange(len(level_mins)), min_col[level_mins])),
-            shape=(len(level_mins), n_basis),
-        )
-        blocks += [sp.csr_matrix(amounts), units]
-        done = np.concatenate([done, linear, level_mins])
-        stacked = sp.vstack(blocks, format="csr")
-    where = np.empty(n_reactions, dtype=np.int64)
-    where[done] = np.arange(len(done))
-    return stacked[where]
-
-
-def _extents_by_solve(
-    crn: CRN, levels: list[list[int]], kinds: np.ndarray, reactant: np.ndarray, start: Any, min_col: np.ndarray
-) -> sp.csr_matrix:
-    """The same extents from one sparse triangular solve, ``E = B + P E`` with reactions in
-    topological order (``P``: what earlier reactions add to a linear reaction's reactant,
-    ``B``: initial amounts, or a min reaction's own column): linear in the size of the CRN
-    however deep it is (a chain of a million reactions)."""
+def _chains(kinds: np.ndarray, reactant: np.ndarray, produced: sp.csr_matrix, seeded: np.ndarray) -> sp.csr_matrix:
+    """``(reactions, reactions)``: each extent as a multiple of another. A linear reaction whose
+    reactant has no initial amount (``seeded``: species with one or an input's) and a single
+    producer fires ``c`` times that producer's extent (``c``: the reactant's coefficient among
+    its products); following such links to their end collapses chains (forwarded copies,
+    fan-out trees) to the reaction that starts them, in ``log2(length)`` rounds."""
+    made = sp.csr_matrix(produced)
+    made.eliminate_zeros()
     n = len(kinds)
-    _, produced = crn.stoichiometry
-    linear, mins = np.flatnonzero(kinds == 1), np.flatnonzero(kinds == 2)
-    first = start(reactant[linear]).toarray()
-    base = np.zeros((n, first.shape[1]))
-    base[linear] = first
-    base[mins, min_col[mins]] = 1.0
-    feeds = produced[reactant[linear]].tocoo()  # (linear, reactions)
-    p = sp.csr_matrix((feeds.data, (linear[feeds.row], feeds.col)), shape=(n, n))
-    order = np.concatenate([np.asarray(g, dtype=np.int64) for g in levels])
-    lower = (sp.identity(n, format="csr") - p)[order][:, order].tocsr()
-    solved = spsolve_triangular(lower, base[order], lower=True)
-    extent = np.empty_like(solved)
-    extent[order] = solved
-    return sp.csr_matrix(extent)
+    target, factor = np.arange(n), np.ones(n)
+    linear = np.flatnonzero(kinds == 1)
+    species = reactant[linear]
+    single = (np.diff(made.indptr)[species] == 1) & ~seeded[species]
+    linear, species = linear[single], species[single]
+    target[linear] = made.indices[made.indptr[species]]
+    factor[linear] = made.data[made.indptr[species]]
+    while not np.array_equal(target[target], target):
+        factor, target = factor * factor[target], target[target]
+        if float(np.max(np.abs(factor), initial=0.0)) >= EXACT_LIMIT:
+            raise CircuitError("extent coefficients exceed 2**53, so the algebra would not be exact")
+    return sp.csr_matrix((factor, (np.arange(n), target)), shape=(n, n))
+
+
+def _take_columns(rows: sp.csr_matrix, groups: list[np.ndarray]) -> tuple[sp.csr_matrix, list[sp.csr_matrix]]:
+    """``rows`` without the columns of ``groups``, and those columns, a matrix per group (one pass
+    over the entries, where slicing columns and masking them out would make two each)."""
+    group_of = np.full(rows.shape[1], -1, dtype=np.int64)
+    position = np.zeros(rows.shape[1], dtype=np.int64)
+    for g, columns in enumerate(groups):
+        group_of[columns] = g
+        position[columns] = np.arange(len(columns))
+    which = group_of[rows.indices]
+    hit = which >= 0
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    taken = []
+    for g, columns in enumerate(groups):
+        mine = np.flatnonzero(which == g) if hit.any() else np.zeros(0, dtype=np.int64)
+        taken.append(
+            sp.csr_matrix(
+                (rows.data[mine], (row_of[mine], position[rows.indices[mine]])), shape=(rows.shape[0], len(columns))
+            )
+        )
+    kept = rows.copy()
+    kept.data[hit] = 0.0
+    kept.eliminate_zeros()
+    return kept, taken
+
+
+def _take(definition: tuple[sp.csr_matrix, sp.csr_matrix], rows: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    return definition[0][rows], definition[1][rows]
+
+
+def _substitute(
+    basis_rows: sp.csr_matrix,
+    extent_rows: sp.csr_matrix,
+    reads: sp.csr_matrix,
+    definition: tuple[sp.csr_matrix, sp.csr_matrix],
+    first: int,
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Rows with some extents (whose coefficients ``reads`` holds, already taken out of
+    ``extent_rows``) replaced by their ``definition`` (basis part, extents part), refusing when
+    a partial sum could leave float64's exact integers (basis columns before ``first``
+    excepted: constants)."""
+    if reads.nnz == 0:
+        return basis_rows, extent_rows
+    out = []
+    for rows, part, low in ((basis_rows, definition[0], first), (extent_rows, definition[1], 0)):
+        added, bound = _exact_sparse_product(reads, part, low)
+        total = sp.csr_matrix(rows + added)
+        top = float(np.max(np.abs(rows.data), initial=0.0))
+        if (top + bound >= EXACT_LIMIT and _max_abs(rows, low) + bound >= EXACT_LIMIT) and _inexact(total, low):
+            raise CircuitError("circuit coefficients exceed 2**53, so the algebra would not be exact")
+        out.append(total)
+    return out[0], out[1]
+
+
+def _exact_sparse_product(a: sp.csr_matrix, b: sp.csr_matrix, first: int) -> tuple[sp.csr_matrix, float]:
+    """``a @ b`` and a bound on its partial sums, for integer-valued ``a`` and ``b`` (columns of
+    ``b`` before ``first`` excepted: constants), refusing when a partial sum could leave
+    float64's exact integers. Every partial sum is at most ``|a| @ |b|``, itself at most
+    (largest row sum of ``|a|``) x (largest ``|b|``); the exact bound is computed only when that
+    cheap one reaches 2**53; below that, a BLAS product (:func:`_product`) is as exact as a
+    sparse one, whatever order it sums in."""
+    bound = float(np.max(np.asarray(abs(a).sum(axis=1)), initial=0.0)) * _max_abs(b, first)
+    if bound >= EXACT_LIMIT:
+        bound = _max_abs(abs(a) @ abs(b[:, first:]), 0)
+        if bound >= EXACT_LIMIT:
+            raise CircuitError("circuit coefficients exceed 2**53, so the algebra would not be exact")
+    return _product(a, b), bound
+
+
+_DENSE_GAIN = 16  # a dense product is chosen when it does fewer than this many times the sparse one's work
+
+
+def _product(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
+    """``a @ b``, by BLAS on the rows and columns in use when that costs less than
+    :data:`_DENSE_GAIN` times the sparse product's multiply-adds (results forwarded through
+    every layer can be nearly dense, and SciPy's sparse product does one multiply-add at a time)."""
+    per_column = a.getnnz(axis=0)
+    inner = np.flatnonzero(per_column)
+    used_b = sp.csr_matrix(b[inner])
+    outer = np.flatnonzero(used_b.getnnz(axis=0))
+    rows = np.flatnonzero(a.getnnz(axis=1))
+    sparse_work = float(per_column[inner] @ used_b.getnnz(axis=1))
+    if float(len(rows)) * len(inner) * len(outer) >= _DENSE_GAIN * sparse_work:
+        return sp.csr_matrix(a @ b)
+    dense = a[rows][:, inner].toarray() @ used_b[:, outer].toarray()
+    r, c = np.nonzero(dense)
+    return sp.csr_matrix((dense[r, c], (rows[r], outer[c])), shape=(a.shape[0], b.shape[1]))
 
 
 def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
@@ -313,7 +361,7 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     reactant = reactant_species[indptr[:-1]]  # each reaction's first reactant (as written)
 
     # Basis of every expression: a constant 1, the input species' encoded amounts, then one
-    # column per min reaction (its extent, later its ReLU node).
+    # column per min reaction: its ReLU node (relu(a - b), or relu(b - a) when b plays a).
     n_reactions = len(crn.reactions)
     input_cols: dict[str, int] = {}
     for spec in crn.inputs:
@@ -342,108 +390,131 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(species), n_basis))
 
     _, produced = crn.stoichiometry
-
-    table_size = max(n_reactions, len(mins) + len(crn.outputs)) * n_basis
+    n_out = len(crn.outputs)
+    table_size = (n_out + len(mins)) * n_basis
     if table_size > _DENSE_LIMIT:
         raise CircuitError(
-            f"{len(mins)} min reactions over {n_reactions} reactions make tables of {table_size:.3g} entries, "
+            f"{len(mins)} min reactions over {n_reactions} reactions make a table of {table_size:.3g} entries, "
             f"beyond the circuit's limit of {_DENSE_LIMIT:g}"
         )
-    levels = reaction_levels(crn)
-    min_levels = [[i for i in group if kinds[i] == 2] for group in levels]
-    min_levels = [group for group in min_levels if group]
-    by = _extents_by_solve if len(levels) > _DEEP else _extents_by_level
-    extent = by(crn, levels, kinds, reactant, start, min_col)
+
+    def amount(species: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Amounts of ``species`` when everything has fired, as (basis part, extents part)."""
+        return start(species), sp.csr_matrix(produced[species])
+
+    second = reactant_species[np.minimum(indptr[:-1] + 1, len(reactant_species) - 1)]
+    second[kinds == 1] = reactant[kinds == 1]
+    node = sp.csr_matrix(
+        (np.ones(len(mins)), (np.asarray(mins, dtype=np.int64), n0 + np.arange(len(mins)))),
+        shape=(n_reactions, n_basis),
+    )
+    # Each extent's definition: a linear reaction's extent is its reactant's amount, a min
+    # reaction's is a - relu(a - b) with ``a`` its first reactant as written (which one plays
+    # ``a`` is settled afterwards, by :func:`_orient`); chains of linear reactions collapsed to
+    # their first reaction.
+    roots = _chains(kinds, reactant, produced, (init_of != 0) | (input_of > 0))
+    a_basis, a_extents = amount(reactant)
+    b_basis, b_extents = amount(second)
+    a_extents, b_extents = (_exact_sparse_product(part, roots, 0)[0] for part in (a_extents, b_extents))
+    definition = (sp.csr_matrix(a_basis - node), a_extents)
+    if _inexact(definition[0], first) or _inexact(b_basis, first) or _inexact(a_extents, 0) or _inexact(b_extents, 0):
+        raise CircuitError("extent coefficients exceed 2**53, so the algebra would not be exact")
+
+    # The rows to resolve: the outputs' final values, then each node's pre-activation a - b,
+    # over the basis and the extents; extents are replaced by their definitions, last level
+    # first, until only the basis is left.
+    net_change = net_stoichiometry(crn)
+    pos = np.array([index[o.pos] for o in crn.outputs], dtype=np.int64)
+    neg = np.array([index[o.neg] for o in crn.outputs], dtype=np.int64)
+    basis_rows = sp.vstack([start(pos) - start(neg), a_basis[mins] - b_basis[mins]], format="csr")
+    outputs_made = _exact_sparse_product(_rows(net_change, list(pos)) - _rows(net_change, list(neg)), roots, 0)[0]
+    extent_rows = sp.vstack([outputs_made, a_extents[mins] - b_extents[mins]], format="csr")
+    live = np.diff(roots.tocsc().indptr) > 0  # the extents left after collapsing chains
     min_row = np.zeros(n_reactions, dtype=np.int64)
     min_row[mins] = np.arange(len(mins))
-    sides = [reactant[mins], reactant_species[indptr[mins] + 1]] if mins else [np.zeros(0, np.int64)] * 2
-    a_expr, b_expr = (sp.csr_matrix(start(side) + produced[side] @ extent) for side in sides)
-    # Amounts only add non-negative terms, so bounding the results bounds every partial sum.
-    for what, values in (("extent", extent), ("reactant amount", a_expr), ("reactant amount", b_expr)):
-        if _inexact(values, first):
-            raise CircuitError(f"{what} coefficients exceed 2**53, so the algebra would not be exact")
-
-    net_change = net_stoichiometry(crn)
-    pos = [index[o.pos] for o in crn.outputs]
-    neg = [index[o.neg] for o in crn.outputs]
-    final = (start(np.array(pos, dtype=np.int64)) - start(np.array(neg, dtype=np.int64))).toarray()
-    final += _exact_product(_rows(net_change, pos) - _rows(net_change, neg), extent, "outputs", first)
-
-    # Group the min reactions by depth among min reactions (1 + the deepest one whose extent
-    # their reactants' amounts include): nodes of one layer are substituted together, since the
-    # copies they forward cancel only jointly, even where they fire at different levels.
-    reads = sp.csr_matrix(abs(a_expr[:, n0:]) + abs(b_expr[:, n0:]))  # (node, node): the extents it reads
-    depth = np.zeros(len(mins), dtype=np.int64)
-    for level in min_levels:
-        members = min_row[level]
-        rows = reads[members]
-        has = np.diff(rows.indptr) > 0
-        if rows.nnz:
-            depth[members[has]] = np.maximum.reduceat(depth[rows.indices], rows.indptr[:-1][has])
-        depth[members] += 1
-    layers = [np.flatnonzero(depth == d).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
-
-    # Substitute extents by ReLU nodes, deepest layer first: extent = a - relu(a - b), or b's
-    # way round, whichever leaves fewer terms in the rows that read the layer (judged on a
-    # sample of those rows; either way is exact). Only the columns the layer's expressions
-    # use change, besides the layer's own columns.
-    n_out = len(crn.outputs)
-    table = np.zeros((n_out + len(mins), n_basis))  # outputs, then each node's pre-activation
-    table[:n_out] = final
-    pre = sp.coo_matrix(a_expr - b_expr)
-    table[n_out + pre.row, pre.col] = pre.data
-    for ks in reversed(layers):
-        own = n0 + np.asarray(ks, dtype=np.int64)
-        readers = np.flatnonzero(np.any(table[:, own] != 0.0, axis=1))
-        coef = table[np.ix_(readers, own)]
-        a_rows, b_rows = a_expr[ks], b_expr[ks]
-        used = np.flatnonzero(np.bincount(np.concatenate([a_rows.indices, b_rows.indices]), minlength=n_basis))
-        exprs = [rows[:, used].toarray() for rows in (a_rows, b_rows)]
-        constant = int(len(used) > 0 and used[0] == 0)  # the constants' column is among them (first)
-        local_first = constant if first else 0  # left out of the bounds, as everywhere
-        rest = table[np.ix_(readers, used)]
-        sample = np.unique(np.linspace(0, len(readers) - 1, min(len(readers), _SAMPLE)).astype(np.int64))
-        terms = [
-            np.count_nonzero((rest[sample] + _exact_product(coef[sample], e, "ReLU layer", local_first))[:, constant:])
-            for e in exprs
-        ]
-        side = int(terms[1] < terms[0])
-        updated = rest + _exact_product(coef, exprs[side], "ReLU layer", local_first)
-        if _inexact(updated, local_first):
-            raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
-        table[np.ix_(readers, used)] = updated
-        table[np.ix_(readers, own)] = -coef
-        if side == 1:  # the node reads b - a
-            table[[n_out + k for k in ks]] *= -1.0
+    levels = reaction_levels(crn)
+    for group in reversed(levels):
+        members = np.asarray(group, dtype=np.int64)
+        members = members[live[members]]
+        if members.size:
+            extent_rows, (reads,) = _take_columns(extent_rows, [members])
+            basis_rows, extent_rows = _substitute(basis_rows, extent_rows, reads, _take(definition, members), first)
+    if extent_rows.count_nonzero():
+        raise AssertionError("extents left after substituting every level")  # pragma: no cover
+    table = basis_rows.toarray()
     if _inexact(table, first):
         raise CircuitError("circuit weights or biases exceed 2**53, so the algebra would not be exact")
+    layers = [[int(k) for k in min_row[[i for i in group if kinds[i] == 2]]] for group in levels]
+    layers = [group for group in layers if group]
+    _orient(table, n_out, n0, layers, first)
 
     groups = live_groups(table, n_out, n0, layers)
-    used_rows = list(range(n_out)) + [n_out + k for group in groups for k in group]
+    used_rows = np.array(list(range(n_out)) + [n_out + k for group in groups for k in group], dtype=np.int64)
 
     # Input block: a dual-rail input whose two rails always carry opposite weights reads the
     # value itself (pos - neg = x - offset exactly); otherwise each rail is its own column.
+    pos_col = np.array([input_cols[spec.pos] for spec in crn.inputs], dtype=np.int64)
+    neg_col = np.array([input_cols[spec.neg] if spec.neg is not None else 0 for spec in crn.inputs], dtype=np.int64)
+    used = table[used_rows]
+    value = np.array([spec.neg is None for spec in crn.inputs], dtype=bool) | np.all(
+        used[:, pos_col] == -used[:, neg_col], axis=0
+    )
     input_columns: list[tuple[int, int]] = []
-    in_weights: list[np.ndarray] = []
-    for k, spec in enumerate(crn.inputs):
-        p = table[:, input_cols[spec.pos]]
-        if spec.neg is None:
-            input_columns.append((k, 0))  # a shifted single rail's amount is its value
-            in_weights.append(p)
-            continue
-        n = table[:, input_cols[spec.neg]]
-        if np.array_equal(p[used_rows], -n[used_rows]):
+    in_cols: list[int] = []
+    for k in range(len(crn.inputs)):
+        if value[k]:  # a shifted single rail's amount is its value
             input_columns.append((k, 0))
-            in_weights.append(p)
+            in_cols.append(int(pos_col[k]))
         else:
             input_columns += [(k, 1), (k, 2)]
-            in_weights += [p, n]
-    inputs_part = np.stack(in_weights, axis=1) if in_weights else np.zeros((len(table), 0))
+            in_cols += [int(pos_col[k]), int(neg_col[k])]
+    inputs_part = table[:, in_cols]
 
     stages = [stage(table, inputs_part, [n_out + k for k in group], n0, groups) for group in groups]
     nodes = [[mins[k] for k in group] for group in groups]
     output = stage(table, inputs_part, list(range(n_out)), n0, groups)
     return ReluCircuit(crn, input_columns, stages, output, nodes)
+
+
+def _orient(table: np.ndarray, n_out: int, n0: int, order: list[list[int]], first: int) -> None:
+    """Settle which reactant of each min reaction plays ``a``, layer by layer from the first, in
+    place. ``table``'s rows: the outputs, then each node's pre-activation ``a - b`` (``a`` the
+    first reactant as written); columns: the constant, the input block up to ``n0``, then one
+    per node. A node can as well read ``b - a``: ``relu(a - b) = relu(b - a) + (a - b)``, so
+    every row reading it gains its pre-activation times the row's coefficient. Where the CRN
+    forwards ``b`` rather than ``a`` (its reactants written the other way round), that cancels
+    what its readers read around it. A layer's nodes are turned together, when that leaves fewer
+    terms in a sample of their readers (a layer built alike has one right way round, and its
+    readers' terms cancel only jointly)."""
+    n_nodes = table.shape[1] - n0
+    for group in _layers(table, n_out, n0, order, n_nodes):
+        cols = n0 + group
+        readers = np.flatnonzero(np.any(table[:, cols] != 0.0, axis=1))
+        if readers.size == 0:
+            continue
+        pre = table[n_out + group]
+        sample = readers[np.unique(np.linspace(0, len(readers) - 1, min(len(readers), _SAMPLE)).astype(np.int64))]
+        turned = table[sample] + table[np.ix_(sample, cols)] @ pre
+        if np.count_nonzero(turned[:, 1:]) >= np.count_nonzero(table[sample, 1:]):
+            continue
+        coef = table[np.ix_(readers, cols)]
+        bound = np.abs(table[readers, first:]).max(initial=0.0) + float(np.abs(coef).sum(axis=1).max()) * float(
+            np.abs(pre[:, first:]).max(initial=0.0)
+        )
+        if bound >= EXACT_LIMIT:
+            raise CircuitError("circuit weights exceed 2**53, so the algebra would not be exact")
+        table[readers] += coef @ pre
+        table[n_out + group] *= -1.0
+
+
+def _layers(table: np.ndarray, n_out: int, n0: int, order: list[list[int]], n_nodes: int) -> list[np.ndarray]:
+    """The nodes grouped by depth in the circuit (1 + the deepest node they read); ``order``:
+    groups of nodes, each reading only nodes of earlier groups."""
+    depth = np.zeros(n_nodes, dtype=np.int64)
+    for group in order:
+        reads = table[n_out + np.asarray(group, dtype=np.int64), n0:] != 0.0
+        depth[group] = 1 + np.where(reads, depth, 0).max(axis=1, initial=0)
+    return [np.flatnonzero(depth == d) for d in range(1, int(depth.max(initial=0)) + 1)]
 
 
 def live_groups(table: np.ndarray, n_out: int, n0: int, order: list[list[int]]) -> list[list[int]]:
@@ -456,18 +527,13 @@ def live_groups(table: np.ndarray, n_out: int, n0: int, order: list[list[int]]) 
     reading only nodes of earlier groups.
     """
     n_nodes = table.shape[1] - n0
-    depth = np.zeros(n_nodes, dtype=np.int64)
-    for group in order:
-        for k in group:
-            reads = np.flatnonzero(table[n_out + k, n0:])
-            depth[k] = 1 + (int(depth[reads].max()) if len(reads) else 0)
-    live = np.zeros(n_nodes, dtype=bool)
-    live[np.flatnonzero(np.any(table[:n_out, n0:] != 0.0, axis=0))] = True
+    live = np.any(table[:n_out, n0:] != 0.0, axis=0)
     for group in reversed(order):
-        for k in group:
-            if live[k]:
-                live[np.flatnonzero(table[n_out + k, n0:])] = True
-    groups = [np.flatnonzero(live & (depth == d)).tolist() for d in range(1, int(depth.max(initial=0)) + 1)]
+        rows = np.asarray(group, dtype=np.int64)
+        rows = rows[live[rows]]
+        if rows.size:
+            live |= np.any(table[n_out + rows, n0:] != 0.0, axis=0)
+    groups = [group[live[group]].tolist() for group in _layers(table, n_out, n0, order, n_nodes)]
     return [group for group in groups if group]
 
 
