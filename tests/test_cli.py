@@ -240,3 +240,23 @@ def test_demo(capsys) -> None:  # type: ignore[no-untyped-def]
 
 def test_network_type_is_exported() -> None:
     assert Network.__name__ == "Network"
+
+
+def test_commands_ask_no_huge_pages_unless_the_user_chose(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A command turns off NumPy's transparent-huge-page advice (seconds of system time where
+    the kernel compacts memory for it), but a user's NUMPY_MADVISE_HUGEPAGE wins."""
+    import numpy as np
+
+    from deepcrn import cli
+
+    setter = np._core.multiarray._set_madvise_hugepage
+    before = setter(True)
+    try:
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+        cli._no_huge_pages()
+        assert setter(True) is True  # left as the user set it
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+        cli._no_huge_pages()
+        assert setter(True) is False  # turned off
+    finally:
+        setter(before)
