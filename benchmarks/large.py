@@ -23,7 +23,8 @@ MNIST 28x28 test images, or standard normal): compile time of each form, the CRN
 ``.npz`` sizes and read times, ``deepcrn evaluate CRN.npz --inputs X.csv -o Y.csv`` end to end
 (a fresh ``deepcrn`` process; inputs from CSV and from ``.npy``, outputs to CSV; best of 3)
 against the NumPy forward pass, and the reduced form's ODE on ``--big-ode-examples`` examples
-(default 100, extrapolated to 1,000 and marked so).
+(default 100, extrapolated to 1,000 and marked so). NumPy runs without transparent huge pages,
+as ``deepcrn``'s commands do, unless ``NUMPY_MADVISE_HUGEPAGE`` is set.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import resource
 import subprocess
@@ -40,7 +42,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# As deepcrn's commands do (cli._no_huge_pages): no transparent huge pages for NumPy unless the
+# caller chose, since compacting memory for them costs seconds of system time on some machines.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._names import unique_identifiers
+from ._sparse import product
 from .analysis import check_rate_independent
 from .crn import CRN, MAX_COEFFICIENT, InputSpec, OutputSpec, ReactionTable
 from .errors import CRNError
@@ -184,20 +185,21 @@ def reduce(crn: CRN, *, check: bool = True) -> CRN:
     is_removable = np.zeros(n, dtype=bool)
     is_removable[r_cols] = True
     keep_mask = sp.diags((~is_removable).astype(np.float64), format="csr")
-    # Float64 throughout: integers stay exact below 2**53, and an overflow shows as a value above it.
+    # Float64 throughout: integers stay exact below 2**53, and an overflow shows as a value above
+    # it (every term is non-negative, so no partial sum exceeds the result: BLAS is exact too).
     a = produces[removed_rows]  # |R| x n: what each removed reaction makes
     a_r = a[:, r_cols]  # |R| x |R|
     term = (a @ keep_mask).tocsr()
     expansion = term.copy()
     for _ in range(len(r_cols)):
-        term = (a_r @ term).tocsr()
+        term = product(a_r, term)
         if term.nnz == 0:
             break
         if term.data.max() > MAX_COEFFICIENT:
             raise CRNError("reduction overflows: product coefficients exceed 2**53")
         expansion = expansion + term
     b = produces[kept]
-    new_products = (b @ keep_mask + b[:, r_cols] @ expansion).tocsr()
+    new_products = (b @ keep_mask + product(b[:, r_cols], expansion)).tocsr()
     init = np.zeros(n)
     for name, value in crn.init.items():
         init[crn.index[name]] = value

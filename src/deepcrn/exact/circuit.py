@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._sparse import product
 from ..analysis import check_rate_independent, circuit_class, net_stoichiometry, reactant_terms, reaction_levels
 from ..crn import CRN
 from ..errors import CircuitError, DataError
@@ -308,34 +309,14 @@ def _exact_sparse_product(a: sp.csr_matrix, b: sp.csr_matrix, first: int) -> tup
     ``b`` before ``first`` excepted: constants), refusing when a partial sum could leave
     float64's exact integers. Every partial sum is at most ``|a| @ |b|``, itself at most
     (largest row sum of ``|a|``) x (largest ``|b|``); the exact bound is computed only when that
-    cheap one reaches 2**53; below that, a BLAS product (:func:`_product`) is as exact as a
+    cheap one reaches 2**53; below that, a BLAS product (:func:`deepcrn._sparse.product`) is as exact as a
     sparse one, whatever order it sums in."""
     bound = float(np.max(np.asarray(abs(a).sum(axis=1)), initial=0.0)) * _max_abs(b, first)
     if bound >= EXACT_LIMIT:
         bound = _max_abs(abs(a) @ abs(b[:, first:]), 0)
         if bound >= EXACT_LIMIT:
             raise CircuitError("circuit coefficients exceed 2**53, so the algebra would not be exact")
-    return _product(a, b), bound
-
-
-_DENSE_GAIN = 16  # a dense product is chosen when it does fewer than this many times the sparse one's work
-
-
-def _product(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
-    """``a @ b``, by BLAS on the rows and columns in use when that costs less than
-    :data:`_DENSE_GAIN` times the sparse product's multiply-adds (results forwarded through
-    every layer can be nearly dense, and SciPy's sparse product does one multiply-add at a time)."""
-    per_column = a.getnnz(axis=0)
-    inner = np.flatnonzero(per_column)
-    used_b = sp.csr_matrix(b[inner])
-    outer = np.flatnonzero(used_b.getnnz(axis=0))
-    rows = np.flatnonzero(a.getnnz(axis=1))
-    sparse_work = float(per_column[inner] @ used_b.getnnz(axis=1))
-    if float(len(rows)) * len(inner) * len(outer) >= _DENSE_GAIN * sparse_work:
-        return sp.csr_matrix(a @ b)
-    dense = a[rows][:, inner].toarray() @ used_b[:, outer].toarray()
-    r, c = np.nonzero(dense)
-    return sp.csr_matrix((dense[r, c], (rows[r], outer[c])), shape=(a.shape[0], b.shape[1]))
+    return product(a, b), bound
 
 
 def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
