@@ -242,9 +242,12 @@ def test_network_type_is_exported() -> None:
     assert Network.__name__ == "Network"
 
 
-def test_commands_ask_no_huge_pages_unless_the_user_chose(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A command turns off NumPy's transparent-huge-page advice (seconds of system time where
-    the kernel compacts memory for it), but a user's NUMPY_MADVISE_HUGEPAGE wins."""
+def test_commands_tune_memory_unless_the_user_chose(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A command turns off NumPy's transparent-huge-page advice and has glibc keep freed memory
+    (seconds of system time where the kernel compacts or zeroes pages), but a user's own
+    NUMPY_MADVISE_HUGEPAGE or MALLOC_* settings win."""
+    import sys
+
     import numpy as np
 
     from deepcrn import cli
@@ -253,10 +256,15 @@ def test_commands_ask_no_huge_pages_unless_the_user_chose(monkeypatch) -> None: 
     before = setter(True)
     try:
         monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
-        cli._no_huge_pages()
+        monkeypatch.setenv("MALLOC_TOP_PAD_", "0")
+        assert cli._tune_memory() == []
         assert setter(True) is True  # left as the user set it
         monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
-        cli._no_huge_pages()
+        monkeypatch.delenv("MALLOC_TOP_PAD_")
+        changed = cli._tune_memory()
         assert setter(True) is False  # turned off
+        assert "NUMPY_MADVISE_HUGEPAGE" in changed
+        if sys.platform.startswith("linux"):  # glibc, as on this project's machines
+            assert {"M_TRIM_THRESHOLD", "M_TOP_PAD", "M_MMAP_THRESHOLD"} <= set(changed)
     finally:
         setter(before)
