@@ -62,37 +62,61 @@ def net_stoichiometry(crn: CRN) -> sp.csr_matrix:
     return _memo(crn, "net", compute)
 
 
-def _signs(crn: CRN, positive: bool) -> sp.csr_matrix:
-    """0/1 matrix ``(species, reactions)``: where the net stoichiometry is positive (or negative)."""
-    signs = net_stoichiometry(crn).copy()
-    signs.data = (signs.data > 0 if positive else signs.data < 0).astype(np.float64)
-    signs.eliminate_zeros()
-    return signs
+def _net_by_reaction(crn: CRN) -> sp.csr_matrix:
+    """Net stoichiometry by reaction ``(reactions, species)``: straight from a reaction table's
+    rows (no transpose of its products, which can hold millions of entries)."""
+
+    def compute() -> sp.csr_matrix:
+        if isinstance(crn.reactions, ReactionTable):
+            return sp.csr_matrix(crn.reactions.products - crn.reactions.reactants)
+        return net_stoichiometry(crn).T.tocsr()
+
+    return _memo(crn, "net_by_reaction", compute)
+
+
+def _signs_by_reaction(crn: CRN, positive: bool) -> sp.csr_matrix:
+    """0/1 matrix ``(reactions, species)``: where the net stoichiometry is positive (or negative)."""
+    net = _net_by_reaction(crn)
+    keep = net.data > 0 if positive else net.data < 0
+    rows = np.repeat(np.arange(net.shape[0]), np.diff(net.indptr))[keep]
+    return sp.csr_matrix((np.ones(int(keep.sum())), (rows, net.indices[keep])), shape=net.shape)
+
+
+def _made_by(crn: CRN) -> sp.csr_matrix:
+    """0/1 matrix ``(reactions, species)``: row r lists the species r net-produces."""
+    return _memo(crn, "made_by", lambda: _signs_by_reaction(crn, positive=True))
+
+
+def _uses(crn: CRN) -> sp.csr_matrix:
+    """0/1 matrix ``(species, reactions)``: the species is a reactant of the reaction."""
+
+    def compute() -> sp.csr_matrix:
+        if isinstance(crn.reactions, ReactionTable):
+            uses = crn.reactions.reactants.T.tocsr()
+        else:
+            uses = crn.stoichiometry[0].copy()
+        uses.data[:] = 1.0
+        return uses
+
+    return _memo(crn, "uses", compute)
 
 
 def _incidence(crn: CRN) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """``(uses, makes)``: 0/1 matrices ``(species, reactions)``: the species is a reactant of the
     reaction; the reaction net-produces the species."""
-
-    def compute() -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        reactants, _ = crn.stoichiometry
-        uses = reactants.copy()
-        uses.data[:] = 1.0
-        return uses, _signs(crn, positive=True)
-
-    return _memo(crn, "incidence", compute)
+    return _uses(crn), _memo(crn, "makes", lambda: _made_by(crn).T.tocsr())
 
 
 def _consumes(crn: CRN) -> sp.csr_matrix:
     """0/1 matrix ``(species, reactions)``: the reaction net-consumes the species."""
-    return _memo(crn, "consumes", lambda: _signs(crn, positive=False))
+    return _memo(crn, "consumes", lambda: _signs_by_reaction(crn, positive=False).T.tocsr())
 
 
 def competitions(crn: CRN) -> list[Competition]:
     """Every species that breaks non-competition, with the reactions that use it."""
 
     def compute() -> list[Competition]:
-        uses, _ = _incidence(crn)
+        uses = _uses(crn)
         consumers = np.diff(uses.indptr)
         consumed = np.diff(_consumes(crn).indptr) > 0
         bad = np.flatnonzero(consumed & (consumers > 1))
@@ -167,10 +191,9 @@ def _order(crn: CRN) -> _Order:
     final when every reaction net-producing it has fired."""
 
     def compute() -> _Order:
-        uses, makes = _incidence(crn)
-        made_by = makes.T.tocsr()  # (reactions, species): row r lists the species r net-produces
+        uses, made_by = _uses(crn), _made_by(crn)
         pending_r = np.diff(uses.tocsc().indptr).astype(np.int64)  # distinct reactants per reaction
-        pending_s = np.diff(makes.indptr).astype(np.int64)  # producers per species
+        pending_s = np.bincount(made_by.indices, minlength=len(crn.species)).astype(np.int64)  # producers
         to_reactions = _Graph(uses.indptr, uses.indices, pending_r)  # species -> the reactions using it
         to_species = _Graph(made_by.indptr, made_by.indices, pending_s)
         ready: list[int] | np.ndarray = np.flatnonzero(pending_s == 0)
@@ -221,8 +244,7 @@ def _late_levels(crn: CRN) -> list[list[int]]:
 
     def compute() -> list[list[int]]:
         early = _order(crn).levels
-        uses, makes = _incidence(crn)
-        feeds = (makes.T.tocsr() @ uses).tocsr()  # (reactions, reactions): r makes a reactant of q
+        feeds = (_made_by(crn) @ _uses(crn)).tocsr()  # (reactions, reactions): r makes a reactant of q
         last = len(early) - 1
         late = np.full(len(crn.reactions), last, dtype=np.int64)
         for group in reversed(early):

@@ -55,7 +55,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._sparse import product
-from ..analysis import check_rate_independent, circuit_class, net_stoichiometry, reactant_terms, reaction_levels
+from ..analysis import check_rate_independent, circuit_class, reactant_terms, reaction_levels
 from ..crn import CRN
 from ..errors import CircuitError, DataError
 from ..io_map import MAX_COUNT, check_finite, input_values
@@ -370,7 +370,7 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
         vals = np.concatenate([init_of[species][has_init], np.ones(int(has_input.sum()))])
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(species), n_basis))
 
-    _, produced = crn.stoichiometry
+    consumed, produced = crn.stoichiometry
     n_out = len(crn.outputs)
     table_size = (n_out + len(mins)) * n_basis
     if table_size > _DENSE_LIMIT:
@@ -404,11 +404,11 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     # The rows to resolve: the outputs' final values, then each node's pre-activation a - b,
     # over the basis and the extents; extents are replaced by their definitions, last level
     # first, until only the basis is left.
-    net_change = net_stoichiometry(crn)
     pos = np.array([index[o.pos] for o in crn.outputs], dtype=np.int64)
     neg = np.array([index[o.neg] for o in crn.outputs], dtype=np.int64)
     basis_rows = sp.vstack([start(pos) - start(neg), a_basis[mins] - b_basis[mins]], format="csr")
-    outputs_made = _exact_sparse_product(_rows(net_change, list(pos)) - _rows(net_change, list(neg)), roots, 0)[0]
+    made = [_rows(produced, list(rows)) - _rows(consumed, list(rows)) for rows in (pos, neg)]  # net change
+    outputs_made = _exact_sparse_product(made[0] - made[1], roots, 0)[0]
     extent_rows = sp.vstack([outputs_made, a_extents[mins] - b_extents[mins]], format="csr")
     live = np.diff(roots.tocsc().indptr) > 0  # the extents left after collapsing chains
     min_row = np.zeros(n_reactions, dtype=np.int64)
