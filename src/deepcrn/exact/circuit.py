@@ -224,7 +224,7 @@ def _inexact(values: np.ndarray | sp.spmatrix, first: int = 1) -> bool:
     return _max_abs(values, first) >= EXACT_LIMIT
 
 
-_SAMPLE = 64  # reader rows on which a level's substitution picks its side
+_SAMPLE = 64  # reader rows on which a layer's orientation is judged (:func:`_orient`)
 _DENSE_LIMIT = 50_000_000  # largest dense (rows x basis) table the circuit builds (400 MB)
 
 
@@ -251,25 +251,15 @@ def _chains(kinds: np.ndarray, reactant: np.ndarray, produced: sp.csr_matrix, se
     return sp.csr_matrix((factor, (np.arange(n), target)), shape=(n, n))
 
 
-def _take_columns(rows: sp.csr_matrix, groups: list[np.ndarray]) -> tuple[sp.csr_matrix, list[sp.csr_matrix]]:
-    """``rows`` without the columns of ``groups``, and those columns, a matrix per group (one pass
-    over the entries, where slicing columns and masking them out would make two each)."""
-    group_of = np.full(rows.shape[1], -1, dtype=np.int64)
-    position = np.zeros(rows.shape[1], dtype=np.int64)
-    for g, columns in enumerate(groups):
-        group_of[columns] = g
-        position[columns] = np.arange(len(columns))
-    which = group_of[rows.indices]
-    hit = which >= 0
-    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-    taken = []
-    for g, columns in enumerate(groups):
-        mine = np.flatnonzero(which == g) if hit.any() else np.zeros(0, dtype=np.int64)
-        taken.append(
-            sp.csr_matrix(
-                (rows.data[mine], (row_of[mine], position[rows.indices[mine]])), shape=(rows.shape[0], len(columns))
-            )
-        )
+def _take_columns(rows: sp.csr_matrix, columns: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``rows`` without ``columns``, and those columns (one pass over the entries, where slicing
+    the columns and masking them out would make two)."""
+    position = np.full(rows.shape[1], -1, dtype=np.int64)
+    position[columns] = np.arange(len(columns))
+    where = position[rows.indices]
+    hit = np.flatnonzero(where >= 0)
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[hit]
+    taken = sp.csr_matrix((rows.data[hit], (row_of, where[hit])), shape=(rows.shape[0], len(columns)))
     kept = rows.copy()
     kept.data[hit] = 0.0
     kept.eliminate_zeros()
@@ -418,7 +408,7 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
         members = np.asarray(group, dtype=np.int64)
         members = members[live[members]]
         if members.size:
-            extent_rows, (reads,) = _take_columns(extent_rows, [members])
+            extent_rows, reads = _take_columns(extent_rows, members)
             basis_rows, extent_rows = _substitute(basis_rows, extent_rows, reads, _take(definition, members), first)
     if extent_rows.count_nonzero():
         raise AssertionError("extents left after substituting every level")  # pragma: no cover

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 from tqdm import tqdm
 
 from ..analysis import is_feed_forward, is_rate_independent, species_order
@@ -100,6 +99,8 @@ class MassAction:
 def _natural_lu(a: sp.spmatrix) -> Any:
     """LU of ``I - c J`` in the given (topological) order, pivoting on the diagonal, which is
     >= 1 because mass action never makes a species speed its own production."""
+    from scipy.sparse.linalg import splu  # here: importing it costs commands that never get here 0.1 s
+
     return splu(sp.csc_matrix(a), permc_spec="NATURAL", diag_pivot_thresh=0.0)
 
 

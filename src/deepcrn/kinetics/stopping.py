@@ -28,7 +28,6 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import lsqr
 
 from ..crn import CRN
 from ..exact.fire import FiringPlan
@@ -102,5 +101,7 @@ class Stationarity:
         if jac.shape[0] <= _DENSE:
             step = np.linalg.lstsq(jac.toarray(), f, rcond=None)[0]
         else:
+            from scipy.sparse.linalg import lsqr  # here: importing it costs commands that never get here 0.1 s
+
             step = lsqr(jac, f, atol=1e-10, btol=1e-10, iter_lim=10 * jac.shape[0])[0]
         return float(max(np.max(np.abs(step)), t * np.max(np.abs(f))))
