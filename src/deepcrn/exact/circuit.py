@@ -266,10 +266,6 @@ def _take_columns(rows: sp.csr_matrix, columns: np.ndarray) -> tuple[sp.csr_matr
     return kept, taken
 
 
-def _take(definition: tuple[sp.csr_matrix, sp.csr_matrix], rows: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    return definition[0][rows], definition[1][rows]
-
-
 def _substitute(
     basis_rows: sp.csr_matrix,
     extent_rows: sp.csr_matrix,
@@ -287,8 +283,7 @@ def _substitute(
     for rows, part, low in ((basis_rows, definition[0], first), (extent_rows, definition[1], 0)):
         added, bound = _exact_sparse_product(reads, part, low)
         total = sp.csr_matrix(rows + added)
-        top = float(np.max(np.abs(rows.data), initial=0.0))
-        if (top + bound >= EXACT_LIMIT and _max_abs(rows, low) + bound >= EXACT_LIMIT) and _inexact(total, low):
+        if _max_abs(rows, low) + bound >= EXACT_LIMIT and _inexact(total, low):
             raise CircuitError("circuit coefficients exceed 2**53, so the algebra would not be exact")
         out.append(total)
     return out[0], out[1]
@@ -341,8 +336,6 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
                 input_cols[name] = 1 + len(input_cols)
     mins = np.flatnonzero(kinds == 2).tolist()
     n0 = 1 + len(input_cols)
-    min_col = np.zeros(n_reactions, dtype=np.int64)
-    min_col[mins] = n0 + np.arange(len(mins))
     n_basis = n0 + len(mins)
     init_of = np.zeros(len(crn.species))
     for name, value in crn.init.items():
@@ -373,8 +366,6 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
         """Amounts of ``species`` when everything has fired, as (basis part, extents part)."""
         return start(species), sp.csr_matrix(produced[species])
 
-    second = reactant_species[np.minimum(indptr[:-1] + 1, len(reactant_species) - 1)]
-    second[kinds == 1] = reactant[kinds == 1]
     node = sp.csr_matrix(
         (np.ones(len(mins)), (np.asarray(mins, dtype=np.int64), n0 + np.arange(len(mins)))),
         shape=(n_reactions, n_basis),
@@ -385,7 +376,7 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     # their first reaction.
     roots = _chains(kinds, reactant, produced, (init_of != 0) | (input_of > 0))
     a_basis, a_extents = amount(reactant)
-    b_basis, b_extents = amount(second)
+    b_basis, b_extents = amount(reactant_species[indptr[mins] + 1])  # each min reaction's second reactant
     a_extents, b_extents = (_exact_sparse_product(part, roots, 0)[0] for part in (a_extents, b_extents))
     definition = (sp.csr_matrix(a_basis - node), a_extents)
     if _inexact(definition[0], first) or _inexact(b_basis, first) or _inexact(a_extents, 0) or _inexact(b_extents, 0):
@@ -396,10 +387,10 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
     # first, until only the basis is left.
     pos = np.array([index[o.pos] for o in crn.outputs], dtype=np.int64)
     neg = np.array([index[o.neg] for o in crn.outputs], dtype=np.int64)
-    basis_rows = sp.vstack([start(pos) - start(neg), a_basis[mins] - b_basis[mins]], format="csr")
+    basis_rows = sp.vstack([start(pos) - start(neg), a_basis[mins] - b_basis], format="csr")
     made = [_rows(produced, list(rows)) - _rows(consumed, list(rows)) for rows in (pos, neg)]  # net change
     outputs_made = _exact_sparse_product(made[0] - made[1], roots, 0)[0]
-    extent_rows = sp.vstack([outputs_made, a_extents[mins] - b_extents[mins]], format="csr")
+    extent_rows = sp.vstack([outputs_made, a_extents[mins] - b_extents], format="csr")
     live = np.diff(roots.tocsc().indptr) > 0  # the extents left after collapsing chains
     min_row = np.zeros(n_reactions, dtype=np.int64)
     min_row[mins] = np.arange(len(mins))
@@ -409,7 +400,8 @@ def relu_circuit(crn: CRN, *, integer_constants: bool = False) -> ReluCircuit:
         members = members[live[members]]
         if members.size:
             extent_rows, reads = _take_columns(extent_rows, members)
-            basis_rows, extent_rows = _substitute(basis_rows, extent_rows, reads, _take(definition, members), first)
+            part = (definition[0][members], definition[1][members])
+            basis_rows, extent_rows = _substitute(basis_rows, extent_rows, reads, part, first)
     if extent_rows.count_nonzero():
         raise AssertionError("extents left after substituting every level")  # pragma: no cover
     table = basis_rows.toarray()
