@@ -37,10 +37,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PAPER_TASKS = ("iris", "virus", "mnist", "heart")
 
 
-def one_run(task: str, recipe: str, seed: int, out: Path, cv_folds: int | None) -> dict[str, Any]:
-    """``deepcrn run TASK --recipe RECIPE --seed SEED``; the numbers the tables need."""
+def one_run(
+    task: str, recipe: str, seed: int, out: Path, cv_folds: int | None, polish: int | None = None
+) -> dict[str, Any]:
+    """``deepcrn run TASK --recipe RECIPE --seed SEED [--polish N]``; the numbers the tables need."""
     start = time.perf_counter()
-    m = run_task(RunOptions(task=task, out=out, seed=seed, recipe=recipe, n_ode=5, cv_folds=cv_folds))
+    m = run_task(RunOptions(task=task, out=out, seed=seed, recipe=recipe, n_ode=5, cv_folds=cv_folds, polish=polish))
     cv = m.cross_validation
     return {
         "task": task,
@@ -60,6 +62,7 @@ def one_run(task: str, recipe: str, seed: int, out: Path, cv_folds: int | None) 
         "cv_mean": None if cv is None else cv.mean,
         "cv_accuracies": None if cv is None else cv.accuracies,
         "best_epoch": m.best_epoch,
+        "polish": m.polish,
         "train_seconds": m.train_seconds,
         "seconds": time.perf_counter() - start,
     }
@@ -155,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes running seeds and search candidates")
     parser.add_argument("--faithful-cv", action="store_true", help="cross-validate the faithful IRIS recipe too")
     parser.add_argument("--no-cv", action="store_true", help="no cross-validation at all (IRIS's takes 5x its run)")
+    parser.add_argument("--polish", type=int, help="polishing sweeps for every run (default: each recipe's)")
     parser.add_argument("--json", type=Path, default=RESULTS / "paper.json")
     args = parser.parse_args(argv)
     tasks = args.tasks.split(",")
@@ -167,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                 task,
                 recipe,
                 seed,
-                out / f"{task}-{recipe}-seed{seed}",
+                out / f"{task}-{recipe}{'' if args.polish is None else f'-polish{args.polish}'}-seed{seed}",
                 0 if args.no_cv or (recipe == "faithful" and not args.faithful_cv) else None,
+                args.polish,
             )
             for task in tasks
             for recipe in args.recipes.split(",")
@@ -188,7 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_search:
         for task in tasks:
             result, s = run_search(
-                SearchOptions(task=task, out=out / f"search-{task}", seeds=args.search_seeds, n_workers=args.workers)
+                SearchOptions(
+                    task=task,
+                    out=out / f"search-{task}",
+                    seeds=args.search_seeds,
+                    n_workers=args.workers,
+                    polish=args.polish,
+                )  # fmt: skip
             )
             net = next(iter(result.networks.values()))
             s["winners"] = winners(result.rows, net.n_inputs, net.n_outputs)

@@ -139,6 +139,11 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
     m = _metrics(tmp_path / "v")
     assert (m["n_train"], m["n_val"], m["n_test"], m["n_eval"]) == (558, 34, 104, 104)
     assert m["network_shape"] == "10-8-4" and m["input_shift"] and m["paper_reactions"] == 18
+    # The recipe polishes the trained network: its training loss only falls.
+    training = json.loads((tmp_path / "v" / "network.json").read_text())["training"]
+    assert training["polish"] == TASKS["virus"].recipe("paper").polish == 10
+    assert m["polish"]["sweeps"] >= 1 and m["polish"]["after"] <= m["polish"]["before"]
+    assert "polished after training" in (tmp_path / "v" / "report.md").read_text()
     code, out, _ = run(
         [
             "run",
@@ -149,6 +154,8 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
             "1",
             "--train-subset",
             "300",
+            "--polish",
+            "0",
             "--ode-examples",
             "2",
             "--out",
@@ -158,6 +165,7 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
     )
     assert code == 0, out
     m = _metrics(tmp_path / "m")
+    assert m["polish"] is None  # --polish 0 turns the recipe's polishing off
     assert m["network_shape"] == "196-64-10" and m["n_eval"] == 100 and m["n_test"] == 10_000
     assert m["evaluation_set"] == "the paper's 100 test images" and 0 <= m["nn_test_accuracy"] <= 1
     assert set(m["ode"]["examples"]) <= set(
@@ -190,6 +198,7 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
         ),
         (["run", "iris", "--cv-folds", "1"], "--cv-folds must be 0 (none) or at least 2"),
         (["run", "iris", "--recipe", "cooking"], "invalid choice: 'cooking'"),
+        (["run", "virus", "--recipe", "paper", "--polish", "-1"], "--polish"),
     ],
 )
 def test_bad_recipe_options(args: list[str], message: str, tmp_path: Path, capsys, data_root: Path) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ import pytest
 from deepcrn.cli import main
 from deepcrn.compile import compile_network
 from deepcrn.experiments.search import dominates, pareto_front
+from deepcrn.experiments.tasks import TASKS
 from deepcrn.interop.text import load_crn
 from deepcrn.network import load_network
 from deepcrn.verify import verify_equivalence
@@ -33,7 +34,20 @@ def test_pareto_front_against_brute_force() -> None:
 
 def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "search"
-    args = ["search", "iris", "--epochs", "3", "--seeds", "2", "--max-hidden", "2", "--weights", "ternary"]
+    args = [
+        "search",
+        "iris",
+        "--epochs",
+        "3",
+        "--polish",
+        "2",
+        "--seeds",
+        "2",
+        "--max-hidden",
+        "2",
+        "--weights",
+        "ternary",
+    ]
     code = main([*args, "--sparsity", "0,0.5", "--ode-examples", "2", "--workers", "2", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0, printed
@@ -45,6 +59,7 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
     summary = json.loads((out / "search.json").read_text())
     assert summary["candidates"] == 8 and summary["paper"]["reactions"] == 9 and summary["n_eval"] == 150
     assert summary["training"]["epochs"] == 3 and summary["training"]["threshold"] == 0.15
+    assert summary["training"]["polish"] == 2 and TASKS["iris"].recipe("paper").polish == 0
     parsed = [{"accuracy": float(r["accuracy"]), "reactions": int(r["reactions"])} for r in rows]
     assert [r["pareto_reactions"] == "1" for r in rows] == pareto_front(parsed, "accuracy", "reactions")
     assert all(r["proven_equivalent"] == "1" and r["ode_agreement"] == "1" for r in rows)
@@ -66,6 +81,7 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
         (["search", "iris", "--max-hidden", "0"], "must be at least 1"),
         (["search", "iris", "--weights", "ternary,float"], "expected weight kinds"),
         (["search", "iris", "--sparsity", "0,-1"], "values must be finite and >= 0"),
+        (["search", "iris", "--polish", "-1"], "--polish"),
         (["search", "iris", "--scheduler", "localhost"], "is not a Dask scheduler address"),
         (["search", "heart", "--recipe", "default", "--max-hidden", "2"], "leaves no width; the smallest is 3"),
     ],

@@ -563,6 +563,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed=args.seed,
             epochs=args.epochs,
             restarts=args.restarts,
+            polish=args.polish,
             hidden=args.hidden,
             kind=args.weights,
             loss=args.loss,
@@ -646,6 +647,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             sparsities=args.sparsity,
             depths=args.depths,
             epochs=args.epochs,
+            polish=args.polish,
             n_ode=args.ode_examples,
             address=args.scheduler,
             n_workers=args.workers,
@@ -920,6 +922,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="train this many networks side by side from different initialisations and keep the best by "
         "validation accuracy (default: the recipe's)",
     )
+    p.add_argument(
+        "--polish",
+        type=_count(0),
+        metavar="SWEEPS",
+        help="after training, polish the network: move single weights and biases while its exact training "
+        "loss falls, for at most SWEEPS sweeps (0: no; default: the recipe's)",
+    )
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), help="weight set (default ternary)")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
@@ -980,6 +989,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=_kinds, help="weight kinds, e.g. ternary,integer (default per task)")
     p.add_argument("--sparsity", type=_numbers, help="L1 pressures on the latent weights, e.g. 0,0.05")
     p.add_argument("--epochs", type=_count(1), help="training epochs (default: the recipe's)")
+    p.add_argument(
+        "--polish", type=_count(0), metavar="SWEEPS", help="polishing sweeps after training (default: the recipe's)"
+    )
     p.add_argument("--ode-examples", type=_count(0), default=10, help="evaluation examples simulated by ODE (10)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (default: local)")
     p.add_argument("--workers", type=_count(1), default=2, help="workers of the local cluster (default 2)")

@@ -148,6 +148,7 @@ class Metrics:
     paper_species: int | None = None
     paper_total_products: int | None = None
     recipe_fix: str | None = None  # what the paper recipe changes from the authors' training, and why
+    polish: dict[str, float] | None = None  # polishing after training: sweeps, moves, objective before/after
     cross_validation: CrossValidation | None = None
     counts: list[CountsCheck] = field(default_factory=list)
     ssa: SSACheck | None = None
@@ -221,6 +222,15 @@ def write_report(path: Path, m: Metrics, plots: Sequence[tuple[str, str]]) -> No
         f"| reactions, full / reduced form | {m.n_reactions_full} / {m.n_reactions_reduced} |",
         "| initial concentrations, min nonzero / max | "
         f"{m.concentration_range[0]:.3g} / {m.concentration_range[1]:.3g} |",
+        *(
+            [
+                f"| polished after training: sweeps / moves / training loss (+ sparsity penalty) before -> after | "
+                f"{m.polish['sweeps']:.0f} / {m.polish['moves']:.0f} / {m.polish['before']:.4g} -> "
+                f"{m.polish['after']:.4g} |"
+            ]
+            if m.polish is not None
+            else []
+        ),
         f"| training / verification time (s) | {m.train_seconds:.1f} / {m.verify_seconds:.1f} |",
         "",
     ]

@@ -64,6 +64,7 @@ class RunOptions:
     seed: int = 0
     epochs: int | None = None
     restarts: int | None = None
+    polish: int | None = None
     hidden: tuple[int, ...] | None = None
     kind: WeightKind | None = None
     loss: str | None = None
@@ -87,6 +88,8 @@ class RunOptions:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.polish is not None and self.polish < 0:
+            raise DataError(f"--polish must be 0 or more, got {self.polish}")
         if self.restarts is not None and self.restarts > MAX_RESTARTS:
             raise DataError(f"--restarts must be at most {MAX_RESTARTS}, got {self.restarts}")
         if self.n_ode < 0:
@@ -114,6 +117,7 @@ class Trained:
     history: dict[str, list[float]] | None  # None when the network was loaded, not trained
     best_epoch: int | None
     seconds: float
+    polish: dict[str, float] | None = None  # what polishing did, when it ran
 
 
 @dataclass(frozen=True)
@@ -181,12 +185,12 @@ def obtain_network(task: Task, ds: Dataset, opts: RunOptions) -> Trained:
     if ds.input_lower_bounds is not None:
         extra["input_lower_bounds"] = [float(v) for v in ds.input_lower_bounds]
     result = train_network(ds.x_train, ds.y_train, ds.x_val, ds.y_val, ds.n_classes, config, extra, opts.progress)
-    return Trained(result.network, result.history, result.best_epoch, result.seconds)
+    return Trained(result.network, result.history, result.best_epoch, result.seconds, result.polish)
 
 
 def train_config(task: Task, opts: RunOptions) -> Any:
     """The :class:`~deepcrn.experiments.train.TrainConfig` of ``opts.recipe``, with the options'
-    overrides (hidden widths, weight kind, loss, epochs, restarts) and seed."""
+    overrides (hidden widths, weight kind, loss, epochs, restarts, polishing sweeps) and seed."""
     from .train import TrainConfig
 
     settings = task.recipe(opts.recipe).training()
@@ -195,6 +199,7 @@ def train_config(task: Task, opts: RunOptions) -> Any:
         ("loss", opts.loss),
         ("epochs", opts.epochs),
         ("restarts", opts.restarts),
+        ("polish", opts.polish),
     ):
         if value is not None:
             settings[key] = value
@@ -453,6 +458,7 @@ def run_task(opts: RunOptions) -> Metrics:
             seed=opts.seed,
             dataset=ds.info,
             best_epoch=None if trained.best_epoch is None else trained.best_epoch + 1,
+            polish=trained.polish,
             epochs_run=None if trained.history is None else len(trained.history["loss"]),
             credit=ds.info.get("credit") if ds.image_shape is not None else None,
             recipe=opts.recipe,

@@ -213,6 +213,7 @@ class SearchOptions:
     sparsities: tuple[float, ...] | None = None
     depths: tuple[int, ...] | None = None
     epochs: int | None = None
+    polish: int | None = None
     n_ode: int = 10
     address: str | None = None
     n_workers: int = 2
@@ -225,6 +226,8 @@ class SearchOptions:
             raise DataError(f"--epochs must be at least 1, got {self.epochs}")
         if self.n_ode < 0:
             raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
+        if self.polish is not None and self.polish < 0:
+            raise DataError(f"--polish must be 0 or more, got {self.polish}")
         if self.sparsities is not None and any(not (math.isfinite(s) and s >= 0) for s in self.sparsities):
             raise DataError(f"--sparsity values must be finite and >= 0, got {self.sparsities}")
         if self.n_workers < 1:
@@ -259,6 +262,8 @@ def run_search(opts: SearchOptions) -> tuple[SearchResult, dict[str, Any]]:
     training = recipe.training()
     if opts.epochs is not None:
         training["epochs"] = opts.epochs
+    if opts.polish is not None:
+        training["polish"] = opts.polish
     result = search(
         task, ds, cands, training, lows, n_ode=opts.n_ode, address=opts.address, n_workers=opts.n_workers,
         progress=opts.progress,

@@ -1,13 +1,13 @@
 """The training loop: Adam with learning-rate decay, squared hinge or cross-entropy loss,
 dropout, optional sparsity pressure, early stopping on a validation split, restarts trained side
-by side as copies of one batched model, seeded and run on one thread (so a seed gives the same
-network on any machine), with a per-epoch progress bar."""
+by side as copies of one batched model, optional polishing of the result (:mod:`.polish`),
+seeded and run on one thread (so a seed gives the same network on any machine), with a
+per-epoch progress bar."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,6 +17,8 @@ from tqdm import tqdm
 
 from ...network import Network, WeightKind
 from .layers import QuantLinear, QuantMLP, glorot_lr_scale
+from .polish import polish_network
+from .threads import one_thread
 
 Loss = Literal["hinge", "ce"]
 Keep = Literal["best", "last-best"]
@@ -42,6 +44,8 @@ class TrainConfig:
     ``[-init, init]``. ``dropout_in``: dropout on the inputs. ``restarts``: train this many
     networks from different initialisations side by side (the first seeded ``seed``) and return
     the one whose kept epoch has the best validation accuracy (then training accuracy).
+    ``polish``: then polish the returned network for at most this many sweeps (0: no), a
+    coordinate descent on its exact training loss, plus the sparsity penalty (:mod:`.polish`).
     """
 
     hidden: tuple[int, ...] = (8,)
@@ -64,13 +68,15 @@ class TrainConfig:
     sparsity: float = 0.0
     init: float = 1.0
     restarts: int = 1
+    polish: int = 0
 
 
 @dataclass
 class TrainResult:
     """The kept network of the chosen restart, its history and kept epoch; ``restart_scores``:
     every restart's (validation, training) accuracy at its kept epoch; ``chosen``: the index of
-    the returned one among them."""
+    the returned one among them; ``polish``: what polishing did (sweeps, moves, and the
+    objective before and after), None when it did not run."""
 
     network: Network
     history: dict[str, list[float]] = field(default_factory=dict)
@@ -78,17 +84,7 @@ class TrainResult:
     seconds: float = 0.0
     restart_scores: list[tuple[float, float]] = field(default_factory=list)
     chosen: int = 0
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block (reproducible sums), then restore the setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    polish: dict[str, float] | None = None
 
 
 def _loss(out: torch.Tensor, y: torch.Tensor, kind: Loss) -> torch.Tensor:
@@ -222,6 +218,8 @@ def _train(
     extra: dict[str, object] | None,
     progress: bool,
 ) -> TrainResult:
+    if config.polish < 0:
+        raise ValueError(f"polish must be 0 or more sweeps, got {config.polish}")
     start = time.perf_counter()
     seeds = [config.seed] + [restart_seed(config.seed, r) for r in range(1, config.restarts)]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -277,11 +275,19 @@ def _train(
     model.eval()
     scores = [(float(best.val[c]), histories[c]["train_acc"][best.epoch[c]]) for c in range(len(gens))]
     chosen = max(range(len(gens)), key=lambda c: (scores[c], -c))
+    network, polished = model.to_network(extra, chosen), None
+    if config.polish:
+        done = polish_network(
+            network, x_train, y_train, config.loss, config.polish, config.sparsity, config.levels, progress
+        )
+        network = done.network
+        polished = {"sweeps": done.sweeps, "moves": done.moves, "before": done.before, "after": done.after}
     return TrainResult(
-        model.to_network(extra, chosen),
+        network,
         histories[chosen],
         int(best.epoch[chosen]),
         time.perf_counter() - start,
         scores,
         chosen,
+        polished,
     )
