@@ -135,13 +135,16 @@ class _State:
         return z
 
 
-def _shifts(state: _State, layer: int, unit: int) -> list[float]:
-    """The bias shifts tried for one unit: the ladder times its pre-activation's spread (1 when
-    that is 0 or not finite), less those taking the bias past what a network may hold."""
+def _spread(state: _State, layer: int, unit: int) -> float:
+    """The spread of one unit's pre-activation over the examples (1 when 0 or not finite)."""
     z = state.z[layer][:, unit]
     spread = float(z.std()) if len(z) > 1 else 0.0
-    if not (math.isfinite(spread) and spread > 0):
-        spread = 1.0
+    return spread if math.isfinite(spread) and spread > 0 else 1.0
+
+
+def _shifts(state: _State, layer: int, unit: int, spread: float) -> list[float]:
+    """The bias shifts tried for one unit: the ladder times ``spread``, less those taking the
+    bias past what a network may hold."""
     limit = MAX_AMOUNT / math.prod(state.d[: layer + 1])
     bias = float(state.b[layer][unit])
     return [
@@ -245,9 +248,10 @@ def _polish(
     while done < sweeps:
         done, moved = done + 1, False
         for layer, unit in units:
-            shifts = _shifts(state, layer, unit)
+            spread = _spread(state, layer, unit)  # the ladder's unit, fixed for the visit
             while True:
                 slope = _slope(state, layer, unit, loss, yt)
+                shifts = _shifts(state, layer, unit, spread)
                 options = _candidates(state, layer, unit, net.weight_kind, levels, slope, shifts)
                 if not options:
                     break
