@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-# As deepcrn's commands do (cli._no_huge_pages): no transparent huge pages for NumPy unless the
+# As deepcrn's commands do (cli._tune_memory): no transparent huge pages for NumPy unless the
 # caller chose, since compacting memory for them costs seconds of system time on some machines.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 import numpy as np  # noqa: E402

@@ -177,10 +177,9 @@ def _best(
     )
     with torch.no_grad():
         scores = loss(state.above(layer, unit, z), y)
-    scores = scores + torch.tensor(
-        [float(state.penalty_change(layer, w_col[i], torch.tensor(value))) if i >= 0 else 0.0 for i, value in moves],
-        dtype=torch.float64,
-    )
+    cost = state.cost[layer]
+    penalty = [cost * (abs(value) - abs(float(w_col[i]))) if i >= 0 else 0.0 for i, value in moves]
+    scores = scores + torch.tensor(penalty, dtype=torch.float64)
     scores = torch.where(torch.isfinite(scores), scores, torch.inf)  # a move overflowing is no move
     k = int(torch.argmin(scores))
     return float(scores[k]), moves[k]
