@@ -156,6 +156,8 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
             "300",
             "--polish",
             "0",
+            "--weight-scale",
+            "0.5",
             "--ode-examples",
             "2",
             "--out",
@@ -166,6 +168,10 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
     assert code == 0, out
     m = _metrics(tmp_path / "m")
     assert m["polish"] is None  # --polish 0 turns the recipe's polishing off
+    # --weight-scale 0.5 overrides the recipe's 1/4: weights +-1/2, so every layer's scale is 2.
+    assert TASKS["mnist"].recipe("paper").weight_scale == 0.25 and TASKS["mnist"].recipe("faithful").weight_scale == 1
+    saved = json.loads((tmp_path / "m" / "network.json").read_text())
+    assert saved["training"]["weight_scale"] == 0.5 and [layer["scale"] for layer in saved["layers"]] == [2.0, 2.0]
     assert m["network_shape"] == "196-64-10" and m["n_eval"] == 100 and m["n_test"] == 10_000
     assert m["evaluation_set"] == "the paper's 100 test images" and 0 <= m["nn_test_accuracy"] <= 1
     assert set(m["ode"]["examples"]) <= set(
@@ -199,6 +205,9 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
         (["run", "iris", "--cv-folds", "1"], "--cv-folds must be 0 (none) or at least 2"),
         (["run", "iris", "--recipe", "cooking"], "invalid choice: 'cooking'"),
         (["run", "virus", "--recipe", "paper", "--polish", "-1"], "--polish"),
+        (["run", "iris", "--weight-scale", "0"], "--weight-scale: must be a finite number > 0"),
+        (["run", "iris", "--weight-scale", "1e-9"], "--weight-scale must be a number in [1e-06, 1e+06], got 1e-09"),
+        (["run", "mnist", "--recipe", "paper", "--weight-scale", "inf"], "--weight-scale: must be a finite number"),
     ],
 )
 def test_bad_recipe_options(args: list[str], message: str, tmp_path: Path, capsys, data_root: Path) -> None:  # type: ignore[no-untyped-def]

@@ -41,6 +41,8 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
         "3",
         "--polish",
         "2",
+        "--weight-scale",
+        "0.5",
         "--seeds",
         "2",
         "--max-hidden",
@@ -60,6 +62,7 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
     assert summary["candidates"] == 8 and summary["paper"]["reactions"] == 9 and summary["n_eval"] == 150
     assert summary["training"]["epochs"] == 3 and summary["training"]["threshold"] == 0.15
     assert summary["training"]["polish"] == 2 and TASKS["iris"].recipe("paper").polish == 0
+    assert summary["training"]["weight_scale"] == 0.5  # weights +-1/2: layer scales 2 (the recipe's are 1)
     parsed = [{"accuracy": float(r["accuracy"]), "reactions": int(r["reactions"])} for r in rows]
     assert [r["pareto_reactions"] == "1" for r in rows] == pareto_front(parsed, "accuracy", "reactions")
     assert all(r["proven_equivalent"] == "1" and r["ode_agreement"] == "1" for r in rows)
@@ -71,6 +74,7 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
         crn = load_crn(out / "networks" / name / "crn.txt")
         assert verify_equivalence(net, crn).equivalent and len(crn.reactions) == int(row["reactions"])
         assert compile_network(net).reactions == crn.reactions
+        assert net.layers[0].scale == 2.0
     assert "the paper's 4-3-3: accuracy 0.9800, 9 reactions" in printed
 
 
@@ -82,6 +86,8 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
         (["search", "iris", "--weights", "ternary,float"], "expected weight kinds"),
         (["search", "iris", "--sparsity", "0,-1"], "values must be finite and >= 0"),
         (["search", "iris", "--polish", "-1"], "--polish"),
+        (["search", "iris", "--weight-scale", "2e6"], "--weight-scale must be a number in [1e-06, 1e+06]"),
+        (["search", "iris", "--weight-scale", "x"], "--weight-scale: expected a number, got 'x'"),
         (["search", "iris", "--scheduler", "localhost"], "is not a Dask scheduler address"),
         (["search", "heart", "--recipe", "default", "--max-hidden", "2"], "leaves no width; the smallest is 3"),
     ],

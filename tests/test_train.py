@@ -80,6 +80,33 @@ def test_paper_settings_export_exactly() -> None:
     )
 
 
+@pytest.mark.parametrize(("kind", "fan_in_scale"), [("ternary", False), ("integer", False), ("binary", True)])
+def test_weight_scale_exports_exactly_and_scales_outputs(kind: str, fan_in_scale: bool) -> None:
+    """Weights +-h: each layer's exported scale is the unscaled one divided by h, the export is
+    the torch model, and with zero biases the outputs scale by h**layers (ReLU is homogeneous)."""
+    x = np.random.default_rng(3).normal(size=(40, 5))
+    outputs = {}
+    for h in (1.0, 0.25):
+        torch.manual_seed(7)
+        model = QuantMLP((5, 6, 4, 3), kind, fan_in_scale=fan_in_scale, weight_scale=h)  # type: ignore[arg-type]
+        model.eval()
+        net = model.to_network()
+        levels = 3 if kind == "integer" else 1
+        unscaled = [(np.sqrt(n) if fan_in_scale else 1.0) * levels for n in (5, 6, 4)]
+        assert [layer.scale for layer in net.layers] == pytest.approx([d / h for d in unscaled], rel=1e-15)
+        outputs[h] = model.double()(torch.tensor(x)).detach().numpy()[0]
+        np.testing.assert_allclose(net.forward(x), outputs[h], rtol=1e-12, atol=1e-12)
+    assert np.abs(outputs[1.0]).max() > 0
+    np.testing.assert_allclose(outputs[0.25], outputs[1.0] * 0.25**3, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("h", [0.0, -1.0, float("nan"), float("inf")])
+def test_bad_weight_scale(h: float) -> None:
+    x, y = _blobs()
+    with pytest.raises(ValueError, match="weight_scale must be a finite number > 0"):
+        train_network(x, y, x, y, 3, TrainConfig(hidden=(2,), epochs=1, weight_scale=h))
+
+
 def test_glorot_learning_rates() -> None:
     from deepcrn.experiments.train.layers import glorot_lr_scale
     from deepcrn.experiments.train.loop import _optimizer, make_model

@@ -84,6 +84,12 @@ def _positive(upper: float = math.inf) -> Callable[[str], float]:
     return parse
 
 
+_WEIGHT_SCALE_HELP = (
+    "train with weights +-H (times the recipe's layer scale): sets how wide the squared hinge's margin is "
+    "against the outputs (default: the recipe's; 1/4 for the MNIST paper recipe, else 1)"
+)
+
+
 def _seed(text: str) -> int:
     """A seed NumPy and PyTorch accept: an integer in [0, 2**63) (:func:`check_seed`)."""
     from .kinetics.rates import check_seed
@@ -564,6 +570,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             restarts=args.restarts,
             polish=args.polish,
+            weight_scale=args.weight_scale,
             hidden=args.hidden,
             kind=args.weights,
             loss=args.loss,
@@ -648,6 +655,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             depths=args.depths,
             epochs=args.epochs,
             polish=args.polish,
+            weight_scale=args.weight_scale,
             n_ode=args.ode_examples,
             address=args.scheduler,
             n_workers=args.workers,
@@ -929,6 +937,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="after training, polish the network: move single weights and biases while its exact training "
         "loss falls, for at most SWEEPS sweeps (0: no; default: the recipe's)",
     )
+    p.add_argument("--weight-scale", type=_positive(), metavar="H", help=_WEIGHT_SCALE_HELP)
     p.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 8 or 64,32 (default per task)")
     p.add_argument("--weights", choices=("binary", "ternary", "integer"), help="weight set (default ternary)")
     p.add_argument("--loss", choices=("hinge", "ce"), help="squared hinge (default, as the paper) or cross-entropy")
@@ -992,6 +1001,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--polish", type=_count(0), metavar="SWEEPS", help="polishing sweeps after training (default: the recipe's)"
     )
+    p.add_argument("--weight-scale", type=_positive(), metavar="H", help=_WEIGHT_SCALE_HELP)
     p.add_argument("--ode-examples", type=_count(0), default=10, help="evaluation examples simulated by ODE (10)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://HOST:8786 (default: local)")
     p.add_argument("--workers", type=_count(1), default=2, help="workers of the local cluster (default 2)")

@@ -41,7 +41,7 @@ from ..verify import Equivalence, verify_equivalence
 from . import report
 from .datasets import Dataset
 from .metrics import CircuitCheck, CountsCheck, CrossValidation, KineticsCheck, Metrics, SSACheck, write_report
-from .tasks import Task, get_task
+from .tasks import Task, check_weight_scale, get_task
 
 log = logging.getLogger(__name__)
 ODE_TOL = 1e-3
@@ -65,6 +65,7 @@ class RunOptions:
     epochs: int | None = None
     restarts: int | None = None
     polish: int | None = None
+    weight_scale: float | None = None
     hidden: tuple[int, ...] | None = None
     kind: WeightKind | None = None
     loss: str | None = None
@@ -90,6 +91,7 @@ class RunOptions:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.polish is not None and self.polish < 0:
             raise DataError(f"--polish must be 0 or more, got {self.polish}")
+        check_weight_scale(self.weight_scale)
         if self.restarts is not None and self.restarts > MAX_RESTARTS:
             raise DataError(f"--restarts must be at most {MAX_RESTARTS}, got {self.restarts}")
         if self.n_ode < 0:
@@ -190,7 +192,8 @@ def obtain_network(task: Task, ds: Dataset, opts: RunOptions) -> Trained:
 
 def train_config(task: Task, opts: RunOptions) -> Any:
     """The :class:`~deepcrn.experiments.train.TrainConfig` of ``opts.recipe``, with the options'
-    overrides (hidden widths, weight kind, loss, epochs, restarts, polishing sweeps) and seed."""
+    overrides (hidden widths, weight kind, loss, epochs, restarts, polishing sweeps, weight scale)
+    and seed."""
     from .train import TrainConfig
 
     settings = task.recipe(opts.recipe).training()
@@ -200,6 +203,7 @@ def train_config(task: Task, opts: RunOptions) -> Any:
         ("epochs", opts.epochs),
         ("restarts", opts.restarts),
         ("polish", opts.polish),
+        ("weight_scale", opts.weight_scale),
     ):
         if value is not None:
             settings[key] = value

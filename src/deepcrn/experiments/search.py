@@ -45,7 +45,7 @@ from ..verify import verify_equivalence
 from . import report
 from .datasets import Dataset
 from .sweep import check_address, dask_client
-from .tasks import SearchSpace, Task
+from .tasks import SearchSpace, Task, check_weight_scale
 
 ODE_TOL = 1e-3
 
@@ -214,6 +214,7 @@ class SearchOptions:
     depths: tuple[int, ...] | None = None
     epochs: int | None = None
     polish: int | None = None
+    weight_scale: float | None = None
     n_ode: int = 10
     address: str | None = None
     n_workers: int = 2
@@ -228,6 +229,7 @@ class SearchOptions:
             raise DataError(f"--ode-examples must be 0 or more, got {self.n_ode}")
         if self.polish is not None and self.polish < 0:
             raise DataError(f"--polish must be 0 or more, got {self.polish}")
+        check_weight_scale(self.weight_scale)
         if self.sparsities is not None and any(not (math.isfinite(s) and s >= 0) for s in self.sparsities):
             raise DataError(f"--sparsity values must be finite and >= 0, got {self.sparsities}")
         if self.n_workers < 1:
@@ -264,6 +266,8 @@ def run_search(opts: SearchOptions) -> tuple[SearchResult, dict[str, Any]]:
         training["epochs"] = opts.epochs
     if opts.polish is not None:
         training["polish"] = opts.polish
+    if opts.weight_scale is not None:
+        training["weight_scale"] = opts.weight_scale
     result = search(
         task, ds, cands, training, lows, n_ode=opts.n_ode, address=opts.address, n_workers=opts.n_workers,
         progress=opts.progress,

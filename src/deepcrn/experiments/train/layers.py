@@ -11,6 +11,8 @@ weights straight through (``w + (q(w) - w).detach()``):
 Each layer multiplies by a fixed positive scale ``1 / d``: by default ``d = sqrt(n_in)`` (times
 ``levels`` for integer weights), which keeps activations of order 1; with ``fan_in_scale=False``
 ``d = 1`` (``levels`` for integer weights): weights are +-1 unscaled, the paper's ``H = 1``.
+``weight_scale`` ``h`` divides ``d`` by ``h``: weights ``+-h`` (BinaryConnect's ``H``). With no batch
+normalisation the scale is what sets the squared hinge's margin of 1 against the outputs' size.
 ReLU is positively homogeneous, so either exports exactly: the network file stores the integer
 weights and ``scale = d`` (DESIGN section 1), and the CRN scales its biases instead. No batch
 normalisation is used: its per-neuron scale would not fold into weights restricted to {-1, 0, +1}.
@@ -62,6 +64,7 @@ class QuantLinear(nn.Module):
         fan_in_scale: bool = True,
         init: float = 1.0,
         generators: Sequence[torch.Generator | None] = (None,),
+        weight_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.kind: WeightKind = kind
@@ -72,7 +75,7 @@ class QuantLinear(nn.Module):
             copy.uniform_(-init, init, generator=gen)
         self.weight = nn.Parameter(weight)
         self.bias = nn.Parameter(torch.zeros(len(generators), n_out))
-        self.divisor = (math.sqrt(n_in) if fan_in_scale else 1.0) * (levels if kind == "integer" else 1)
+        self.divisor = (math.sqrt(n_in) if fan_in_scale else 1.0) * (levels if kind == "integer" else 1) / weight_scale
 
     def quantized(self) -> torch.Tensor:
         return quantize(self.weight, self.kind, self.threshold, self.levels)
@@ -105,13 +108,14 @@ class QuantMLP(nn.Module):
         dropout_in: float = 0.0,
         init: float = 1.0,
         generators: Sequence[torch.Generator | None] = (None,),
+        weight_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.shape = shape
         self.kind: WeightKind = kind
         self.copies = len(generators)
         self.layers = nn.ModuleList(
-            QuantLinear(a, b, kind, threshold, levels, fan_in_scale, init, generators)
+            QuantLinear(a, b, kind, threshold, levels, fan_in_scale, init, generators, weight_scale)
             for a, b in zip(shape[:-1], shape[1:])
         )
         self.dropout = dropout

@@ -6,6 +6,7 @@ per-epoch progress bar."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class TrainConfig:
     init: float = 1.0
     restarts: int = 1
     polish: int = 0
+    weight_scale: float = 1.0
 
 
 @dataclass
@@ -118,6 +120,7 @@ def make_model(
         config.dropout_in,
         config.init,
         generators,
+        config.weight_scale,
     )
 
 
@@ -220,6 +223,8 @@ def _train(
 ) -> TrainResult:
     if config.polish < 0:
         raise ValueError(f"polish must be 0 or more sweeps, got {config.polish}")
+    if not (math.isfinite(config.weight_scale) and config.weight_scale > 0):
+        raise ValueError(f"weight_scale must be a finite number > 0, got {config.weight_scale}")
     start = time.perf_counter()
     seeds = [config.seed] + [restart_seed(config.seed, r) for r in range(1, config.restarts)]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
