@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from deepcrn.experiments.train import TrainConfig, train_network
 from deepcrn.experiments.train.polish import polish_network
-from deepcrn.network import Network
+from deepcrn.network import Layer, Network
 
 from .strategies import random_network
 
@@ -110,7 +110,7 @@ def test_training_polishes_when_asked() -> None:
 def test_degenerate_data_still_polishes_and_never_leaves_the_network_limits() -> None:
     net = random_network(np.random.default_rng(5), "ternary", [3, 4, 3])
     x, y = _data(6, 3, 3)
-    # One example: its pre-activations have no spread; the bias ladder falls back to steps of 1.
+    # One example: its pre-activations have no spread; the bias ladder falls back to their size.
     one = polish_network(net, x[:1], y[:1], "hinge", sweeps=5)
     assert one.moves > 0 and one.after < one.before
     # Inputs so large that the first bias steps would pass the largest bias a network holds
@@ -119,6 +119,26 @@ def test_degenerate_data_still_polishes_and_never_leaves_the_network_limits() ->
         huge = polish_network(net, x * 1e99, y, loss, sweeps=2)
         assert huge.after <= huge.before
         assert all(np.abs(layer.bias).max() <= 1e100 for layer in huge.network.layers)
+
+
+def test_the_bias_ladder_follows_the_layer_scales() -> None:
+    """A neuron's bias steps are multiples of its pre-activation's spread; when that does not
+    vary, of its value's size; when that is 0 too, of what one unit weight adds to it from unit
+    inputs, 1 / (d_1 ... d_l). (Steps of 1 whatever the layers' scales took a bias thousands of
+    moves on networks trained with a small --weight-scale.)"""
+    from deepcrn.experiments.train.polish import _spread, _State
+
+    x = np.random.default_rng(2).normal(size=(20, 2))
+    net = Network(
+        (
+            Layer(np.array([[1.0, 0.0], [0.0, 0.0]]), np.zeros(2), "relu", 10.0),
+            Layer(np.zeros((2, 2)), np.array([0.0, -0.5]), "linear", 100.0),
+        ),
+        "ternary",
+    )
+    state = _State(net, x, 0.0, 1)
+    assert _spread(state, 0, 0) == pytest.approx(np.std(x[:, 0], ddof=1) / 10, rel=1e-12)
+    assert (_spread(state, 0, 1), _spread(state, 1, 0), _spread(state, 1, 1)) == pytest.approx((0.1, 1e-3, 0.5))
 
 
 def test_bad_arguments_are_refused() -> None:

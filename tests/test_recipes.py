@@ -11,6 +11,7 @@ import pytest
 
 from deepcrn.cli import main
 from deepcrn.experiments.protocols import load_iris_all
+from deepcrn.experiments.run import RunOptions, train_config
 from deepcrn.experiments.tasks import TASKS
 from deepcrn.network import load_network
 
@@ -169,7 +170,9 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
     m = _metrics(tmp_path / "m")
     assert m["polish"] is None  # --polish 0 turns the recipe's polishing off
     # --weight-scale 0.5 overrides the recipe's 1/4: weights +-1/2, so every layer's scale is 2.
-    assert TASKS["mnist"].recipe("paper").weight_scale == 0.25 and TASKS["mnist"].recipe("faithful").weight_scale == 1
+    mnist = TASKS["mnist"]
+    assert train_config(mnist, RunOptions("mnist", tmp_path, recipe="paper")).weight_scale == 0.25
+    assert train_config(mnist, RunOptions("mnist", tmp_path, recipe="faithful")).weight_scale == 1
     saved = json.loads((tmp_path / "m" / "network.json").read_text())
     assert saved["training"]["weight_scale"] == 0.5 and [layer["scale"] for layer in saved["layers"]] == [2.0, 2.0]
     assert m["network_shape"] == "196-64-10" and m["n_eval"] == 100 and m["n_test"] == 10_000
@@ -206,7 +209,7 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
         (["run", "iris", "--recipe", "cooking"], "invalid choice: 'cooking'"),
         (["run", "virus", "--recipe", "paper", "--polish", "-1"], "--polish"),
         (["run", "iris", "--weight-scale", "0"], "--weight-scale: must be a finite number > 0"),
-        (["run", "iris", "--weight-scale", "1e-9"], "--weight-scale must be a number in [1e-06, 1e+06], got 1e-09"),
+        (["run", "iris", "--weight-scale", "1e-3"], "--weight-scale must be a number in [0.01, 100], got 0.001"),
         (["run", "mnist", "--recipe", "paper", "--weight-scale", "inf"], "--weight-scale: must be a finite number"),
     ],
 )

@@ -86,7 +86,7 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
         (["search", "iris", "--weights", "ternary,float"], "expected weight kinds"),
         (["search", "iris", "--sparsity", "0,-1"], "values must be finite and >= 0"),
         (["search", "iris", "--polish", "-1"], "--polish"),
-        (["search", "iris", "--weight-scale", "2e6"], "--weight-scale must be a number in [1e-06, 1e+06]"),
+        (["search", "iris", "--weight-scale", "2e6"], "--weight-scale must be a number in [0.01, 100], got 2e+06"),
         (["search", "iris", "--weight-scale", "x"], "--weight-scale: expected a number, got 'x'"),
         (["search", "iris", "--scheduler", "localhost"], "is not a Dask scheduler address"),
         (["search", "heart", "--recipe", "default", "--max-hidden", "2"], "leaves no width; the smallest is 3"),

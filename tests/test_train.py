@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from deepcrn.compile import compile_network
+from deepcrn.errors import DataError
 from deepcrn.exact import evaluate
 from deepcrn.experiments.train import QuantMLP, TrainConfig, quantize, train_network
 
@@ -105,6 +106,12 @@ def test_bad_weight_scale(h: float) -> None:
     x, y = _blobs()
     with pytest.raises(ValueError, match="weight_scale must be a finite number > 0"):
         train_network(x, y, x, y, 3, TrainConfig(hidden=(2,), epochs=1, weight_scale=h))
+
+
+def test_diverged_training_is_a_clear_error() -> None:
+    x, y = _blobs()
+    with pytest.raises(DataError, match="training diverged: .* lower the learning rate or the weight scale"):
+        train_network(x, y, x, y, 3, TrainConfig(hidden=(2,), epochs=2, lr=1e30))
 
 
 def test_glorot_learning_rates() -> None:

@@ -29,14 +29,14 @@ from .datasets import Dataset, load_iris, load_mnist, load_pattern, load_virus
 from .protocols import load_iris_all, load_mnist_paper, load_virus_paper
 
 RECIPES = ("default", "paper", "faithful")
-WEIGHT_SCALES = (1e-6, 1e6)  # the weight scales ``--weight-scale`` accepts
+WEIGHT_SCALES = (1e-2, 1e2)  # the weight scales ``--weight-scale`` accepts
 
 
 def check_weight_scale(value: float | None) -> None:
     """Raise :class:`DataError` unless ``value`` is None or a weight scale in :data:`WEIGHT_SCALES`."""
     low, high = WEIGHT_SCALES
     if value is not None and not (math.isfinite(value) and low <= value <= high):
-        raise DataError(f"--weight-scale must be a number in [{low:g}, {high:g}], got {value}")
+        raise DataError(f"--weight-scale must be a number in [{low:g}, {high:g}], got {value:g}")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ...errors import DataError
 from ...network import Network, WeightKind
 from .layers import QuantLinear, QuantMLP, glorot_lr_scale
 from .polish import polish_network
@@ -34,7 +35,9 @@ class TrainConfig:
     ``lr * lr_decay`` over ``epochs``; ``patience``: epochs without a better validation accuracy
     before stopping early (None: never). ``threshold``: ternary zero threshold on the latent
     weights. ``fan_in_scale``: divide each layer by ``sqrt(n_in)`` (False: weights +-1 unscaled,
-    the paper's ``H = 1``); ``lr_scale``: ``glorot`` multiplies each layer's weight learning rate
+    the paper's ``H = 1``); ``weight_scale``: multiply every layer's weights by this ``h > 0``
+    (weights ``+-h``, BinaryConnect's ``H``; the loss's margin of 1 being fixed, it sets how wide
+    that margin is against the outputs); ``lr_scale``: ``glorot`` multiplies each layer's weight learning rate
     by ``1 / sqrt(1.5 / (n_in + n_out))`` (BinaryConnect's "LR scale"; biases keep ``lr``).
     ``keep``: which epoch's weights to return: ``best`` (the best validation accuracy, ties to
     the better training accuracy) or ``last-best`` (the last epoch whose validation accuracy is
@@ -280,6 +283,11 @@ def _train(
     model.eval()
     scores = [(float(best.val[c]), histories[c]["train_acc"][best.epoch[c]]) for c in range(len(gens))]
     chosen = max(range(len(gens)), key=lambda c: (scores[c], -c))
+    if not all(bool(torch.isfinite(p[chosen]).all()) for p in model.parameters()):
+        raise DataError(
+            "training diverged: the kept network's weights or biases are not finite; lower the learning "
+            "rate or the weight scale (--weight-scale)"
+        )
     network, polished = model.to_network(extra, chosen), None
     if config.polish:
         done = polish_network(

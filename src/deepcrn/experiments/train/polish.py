@@ -6,13 +6,15 @@ approximate gradient, not exactly the loss of the network the CRN implements. Po
 on that network itself. It visits each neuron of each layer in turn; the candidate moves are a
 change of one incoming weight to another allowed value (binary: the other sign; ternary: the
 two other values of {-1, 0, +1}; integer: one step up or down within +-levels) and a shift of
-the bias by a step of a fixed ladder (multiples of the spread of the neuron's pre-activation).
+the bias by a step of a fixed ladder (multiples of the spread of the neuron's pre-activation:
+see :func:`_spread`).
 The loss's slope with respect to the neuron's pre-activation ranks the weight moves; the
 ``_SCREEN`` best ranked and every bias shift are scored exactly (the layers below the neuron
 are kept, the layers above recomputed for all candidates at once), and the best is made if it
 lowers the objective (the loss, plus training's sparsity penalty when asked). Then the same
-neuron again, until no candidate lowers it; then the next neuron. A sweep visits every neuron;
-polishing stops after a sweep without a move or after ``sweeps`` sweeps. The objective only
+neuron again, until no candidate lowers it (or after ``_MOVES_PER_VISIT`` moves); then the next
+neuron. A sweep visits every neuron; polishing stops after a sweep without a move or after
+``sweeps`` sweeps. The objective only
 ever falls, so the polished network is never worse than the trained one on the data it was
 polished on, by that objective (its accuracy can move either way; with a sparsity penalty the
 loss alone can rise). A neuron off on every example has a slope of 0 and stays off unless a
@@ -54,6 +56,8 @@ _BIAS_STEPS = (1.0, 0.3, 0.1, 0.03, 0.01)
 _SCREEN = 16
 #: a move must lower the loss by more than this fraction of it
 _RTOL = 1e-9
+#: the most moves made on one neuron per visit (a bound on the time, whatever the ladder's unit)
+_MOVES_PER_VISIT = 1000
 
 
 def _values(kind: WeightKind, levels: int, current: torch.Tensor) -> list[torch.Tensor]:
@@ -136,10 +140,15 @@ class _State:
 
 
 def _spread(state: _State, layer: int, unit: int) -> float:
-    """The spread of one unit's pre-activation over the examples (1 when 0 or not finite)."""
+    """The ladder's unit for one neuron: the spread of its pre-activation over the examples; when
+    that is 0 (or not finite), the size of its constant value; when that is 0 too, what one unit
+    weight adds to it from unit inputs, ``1 / (d_1 ... d_layer)`` (so the steps follow the layers'
+    scales: ``TrainConfig.weight_scale``)."""
     z = state.z[layer][:, unit]
-    spread = float(z.std()) if len(z) > 1 else 0.0
-    return spread if math.isfinite(spread) and spread > 0 else 1.0
+    for size in (float(z.std()) if len(z) > 1 else 0.0, float(z.abs().max())):
+        if math.isfinite(size) and size > 0:
+            return size
+    return 1.0 / math.prod(state.d[: layer + 1])
 
 
 def _shifts(state: _State, layer: int, unit: int, spread: float) -> list[float]:
@@ -248,7 +257,7 @@ def _polish(
         done, moved = done + 1, False
         for layer, unit in units:
             spread = _spread(state, layer, unit)  # the ladder's unit, fixed for the visit
-            while True:
+            for _ in range(_MOVES_PER_VISIT):
                 slope = _slope(state, layer, unit, loss, yt)
                 shifts = _shifts(state, layer, unit, spread)
                 options = _candidates(state, layer, unit, net.weight_kind, levels, slope, shifts)
