@@ -175,6 +175,7 @@ def test_virus_and_mnist_paper_evaluation_sets(tmp_path: Path, capsys, data_root
     assert train_config(mnist, RunOptions("mnist", tmp_path, recipe="faithful")).weight_scale == 1
     saved = json.loads((tmp_path / "m" / "network.json").read_text())
     assert saved["training"]["weight_scale"] == 0.5 and [layer["scale"] for layer in saved["layers"]] == [2.0, 2.0]
+    assert saved["training"]["sparsity"] == TASKS["mnist"].recipe("paper").sparsity == 0.05  # the recipe's L1 pressure
     assert m["network_shape"] == "196-64-10" and m["n_eval"] == 100 and m["n_test"] == 10_000
     assert m["evaluation_set"] == "the paper's 100 test images" and 0 <= m["nn_test_accuracy"] <= 1
     assert set(m["ode"]["examples"]) <= set(
