@@ -268,10 +268,10 @@ TASKS: dict[str, Task] = {
                     ),
                     fix="learning rate 1e-3 -> 1e-5 instead of 1e-5 -> 3e-6: the authors made ~125,000 updates "
                     "(50,000 images, 250 epochs); 5,000 images make 10x fewer, too few to train; weights +-1/4 "
-                    "instead of +-1 (the squared hinge's margin of 1 is too narrow against unscaled outputs: "
-                    "the network fits its training images without generalising); the best of 4 restarts by "
-                    "validation accuracy; an L1 pressure of 0.05 on the latent weights (as accurate, with a "
-                    "quarter of the paper's products); and the network polished on its exact training loss",
+                    "instead of +-1 (the squared hinge's margin of 1 is narrow against unscaled outputs: the "
+                    "network fits its training images as well but generalises worse); the best of 4 restarts "
+                    "by validation accuracy; an L1 pressure of 0.05 on the latent weights (more accurate, with "
+                    "a quarter of the paper's products); and the network polished on its exact training loss",
                     lr=1e-3,
                     weight_scale=0.25,
                     sparsity=0.05,

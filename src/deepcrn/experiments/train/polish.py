@@ -14,11 +14,11 @@ are kept, the layers above recomputed for all candidates at once), and the best 
 lowers the objective (the loss, plus training's sparsity penalty when asked). Then the same
 neuron again, until no candidate lowers it (or after ``_MOVES_PER_VISIT`` moves); then the next
 neuron. A sweep visits every neuron; polishing stops after a sweep without a move or after
-``sweeps`` sweeps. The objective only
-ever falls, so the polished network is never worse than the trained one on the data it was
-polished on, by that objective (its accuracy can move either way; with a sparsity penalty the
-loss alone can rise). A neuron off on every example has a slope of 0 and stays off unless a
-bias shift turns it on: polishing refines a trained network, it does not repair a dead one.
+``sweeps`` sweeps. The objective only ever falls, so the polished network is never worse than
+the trained one on the data it was polished on, by that objective (its accuracy can move either
+way; with a sparsity penalty the loss alone can rise). A neuron off on every example has a
+slope of 0 and stays off unless a bias shift turns it on: polishing refines a trained network,
+it does not repair a dead one.
 
 The arithmetic is float64 on one thread, and a move is made only when it lowers the objective
 by more than a relative ``1e-9`` (no move on rounding noise); like training, a seed gives the
