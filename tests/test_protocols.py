@@ -81,6 +81,30 @@ def test_mnist_paper(data_root: Path) -> None:
     assert np.all(ds.x_test >= ds.input_lower_bounds - 1e-12)  # pixels >= 0: the shift's bound holds
 
 
+def test_mnist_paper_with_the_full_training_set(data_root: Path, tmp_path: Path) -> None:
+    """With the full 60,000 training images, the authors' split: the first 50,000 train, the
+    last 10,000 validate (no shuffle). Image i carries i % 256 in its top-left pixel."""
+    import gzip
+    import struct
+
+    n = 60_000
+    labels = np.random.default_rng(4).integers(0, 10, size=n).astype(np.uint8)
+    images = np.zeros((n, 28, 28), dtype=np.uint8)
+    images[:, 0, 0] = np.arange(n) % 256
+    for name, arr in (("train-images-idx3-ubyte.gz", images), ("train-labels-idx1-ubyte.gz", labels)):
+        header = bytes([0, 0, 8, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
+        (tmp_path / name).write_bytes(gzip.compress(header + arr.tobytes(), compresslevel=1))
+    ds = load_mnist_paper(seed=3, idx_dir=tmp_path)
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test), ds.n_eval) == (50_000, 10_000, 10_000, 100)
+    np.testing.assert_array_equal(ds.y_train, labels[:50_000])
+    np.testing.assert_array_equal(ds.y_val, labels[50_000:])
+    # bilinear 28 -> 14 averages each 2x2 block; centring subtracts the training mean (the bound is -mean)
+    raw = np.arange(n) % 256 / 255 / 4
+    np.testing.assert_allclose(ds.x_train[:, 0] - ds.input_lower_bounds[0], raw[:50_000], atol=1e-12)
+    np.testing.assert_allclose(ds.x_val[:, 0] - ds.input_lower_bounds[0], raw[50_000:], atol=1e-12)
+    assert ds.info["train_source"] == str(tmp_path)
+
+
 def test_paper_files_are_checked(data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
