@@ -11,8 +11,9 @@ import pytest
 
 from deepcrn.cli import main
 from deepcrn.compile import compile_network
-from deepcrn.experiments.search import dominates, pareto_front
-from deepcrn.experiments.tasks import TASKS
+from deepcrn.errors import DataError
+from deepcrn.experiments.search import candidates, dominates, pareto_front, search
+from deepcrn.experiments.tasks import TASKS, SearchSpace
 from deepcrn.interop.text import load_crn
 from deepcrn.network import load_network
 from deepcrn.verify import verify_equivalence
@@ -59,7 +60,8 @@ def test_search_iris(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
     assert len(rows) == 2 * 1 * 2 * 2  # widths 1, 2 x ternary x two sparsities x two seeds
     assert {r["hidden"] for r in rows} == {"1", "2"} and {r["seed"] for r in rows} == {"0", "1"}
     summary = json.loads((out / "search.json").read_text())
-    assert summary["candidates"] == 8 and summary["paper"]["reactions"] == 9 and summary["n_eval"] == 150
+    assert summary["candidates"] == 8 and summary["failed"] == [] and summary["paper"]["reactions"] == 9
+    assert summary["n_eval"] == 150
     assert summary["training"]["epochs"] == 3 and summary["training"]["threshold"] == 0.15
     assert summary["training"]["polish"] == 2 and TASKS["iris"].recipe("paper").polish == 0
     assert summary["training"]["weight_scale"] == 0.5  # weights +-1/2: layer scales 2 (the recipe's are 1)
@@ -97,3 +99,20 @@ def test_bad_search_options(args: list[str], message: str, tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("deepcrn: error: ") and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_failing_candidate_is_left_out_not_fatal() -> None:
+    """A candidate that stops on a user-level error is set aside with its message; the others are
+    kept. Weights +-1e-40 (past what --weight-scale accepts) make layer scales of 1e40: a network
+    with two hidden layers multiplies them past the 1e100 a CRN holds, one with one does not."""
+    task = TASKS["iris"]
+    ds = task.load(0, "paper")
+    training = {**task.recipe("paper").training(), "epochs": 2, "restarts": 1, "weight_scale": 1e-40}
+    cands = candidates(SearchSpace((2,), depths=(1, 2), kinds=("ternary",), sparsities=(0.0,)), 1)
+    result = search(task, ds, cands, training, None, n_ode=0, n_workers=1)
+    assert [r["name"] for r in result.rows] == ["2-ternary-s0-seed0"] and set(result.networks) == {"2-ternary-s0-seed0"}
+    assert [f["name"] for f in result.failed] == ["2-2-ternary-s0-seed0"]
+    assert "layer scales d_1 * ... * d_3 multiply to 1e+120" in result.failed[0]["error"]
+    # When every candidate fails, the first one's error is the search's.
+    with pytest.raises(DataError, match="every candidate failed; the first, 2-ternary-s0-seed0: training diverged"):
+        search(task, ds, cands[:1], {**training, "weight_scale": 1.0, "lr": 1e30}, None, n_ode=0, n_workers=1)

@@ -678,6 +678,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"the paper's {paper['network']}: accuracy {paper['accuracy']:.4f}, {paper['reactions']} reactions, "
             f"{paper['total_products']} total products; {len(summary['dominating'])} networks dominate it"
         )
+    for failure in result.failed:
+        print(f"failed, left out: {failure['name']}: {failure['error']}")
     proven = sum(bool(r["proven_equivalent"]) for r in result.rows)
     print(
         f"proven equivalent: {proven}/{len(result.rows)}; wrote {args.out or f'runs/search-{args.task}'}/ "

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from tqdm import tqdm
 from .._io import atomic_dir, atomic_write_text, make_dir
 from ..analysis import stats
 from ..compile import compile_network
-from ..errors import DataError
+from ..errors import DataError, DeepCRNError
 from ..interop.text import save_crn
 from ..io_map import agreement
 from ..kinetics import simulate
@@ -135,6 +135,18 @@ def evaluate_candidate(
     return {"row": row, "network": net.to_dict()}
 
 
+def _evaluate_or_fail(
+    cand: Candidate, ds: Dataset, training: dict[str, Any], lows: np.ndarray | None, n_ode: int
+) -> dict[str, Any]:
+    """:func:`evaluate_candidate`, or ``{"failed": {"name", "error"}}`` when it stops on a user-level
+    error (:class:`DeepCRNError`: training diverged, a network past the limits), so that one
+    candidate's failure does not cost the others'."""
+    try:
+        return evaluate_candidate(cand, ds, training, lows, n_ode)
+    except DeepCRNError as err:
+        return {"failed": {"name": cand.name, "error": str(err)}}
+
+
 def pareto_front(rows: Sequence[dict[str, Any]], gain: str, cost: str) -> list[bool]:
     """For each row: True when no other row has ``gain`` at least as high and ``cost`` at most as
     high, one of them strictly (rows equal on both are all kept)."""
@@ -148,11 +160,13 @@ class SearchResult:
     """``rows``: one per candidate, in grid order (see :func:`evaluate_candidate`), with
     ``pareto_reactions`` and ``pareto_products`` (on the front of accuracy against reduced
     reactions, against total products) and ``dominates_paper`` (accuracy at least the paper's
-    with fewer reactions, or higher with no more); ``networks``: their networks by name."""
+    with fewer reactions, or higher with no more); ``networks``: their networks by name;
+    ``failed``: the candidates that stopped on an error (name and message), not in ``rows``."""
 
     rows: list[dict[str, Any]]
     networks: dict[str, Network]
     seconds: float
+    failed: list[dict[str, str]] = field(default_factory=list)
 
 
 def dominates(row: dict[str, Any], accuracy: float, reactions: int) -> bool:
@@ -175,7 +189,9 @@ def search(
     n_workers: int = 2,
     progress: bool = False,
 ) -> SearchResult:
-    """Evaluate every candidate on Dask distributed and mark the Pareto fronts."""
+    """Evaluate every candidate on Dask distributed and mark the Pareto fronts. A candidate that
+    stops on a :class:`DeepCRNError` is set aside in ``failed``; if every one does, the first
+    one's error is raised."""
     if n_workers < 1:
         raise DataError(f"--workers must be at least 1, got {n_workers}")
     check_address(address, DataError)
@@ -184,20 +200,24 @@ def search(
         from dask.distributed import as_completed
 
         ds_f = client.scatter(ds, broadcast=True)
-        futures = [client.submit(evaluate_candidate, c, ds_f, training, lows, n_ode, pure=False) for c in cands]
+        futures = [client.submit(_evaluate_or_fail, c, ds_f, training, lows, n_ode, pure=False) for c in cands]
         done: dict[str, dict[str, Any]] = {}
         for future in tqdm(as_completed(futures), total=len(futures), desc="search", unit="net", disable=not progress):
             out = future.result()
-            done[out["row"]["name"]] = out
-    rows = [done[c.name]["row"] for c in cands]
+            done[out["failed"]["name"] if "failed" in out else out["row"]["name"]] = out
+    failed = [done[c.name]["failed"] for c in cands if "failed" in done[c.name]]
+    if len(failed) == len(cands):
+        raise DataError(f"every candidate failed; the first, {failed[0]['name']}: {failed[0]['error']}")
+    kept = [c for c in cands if "row" in done[c.name]]
+    rows = [done[c.name]["row"] for c in kept]
     for key, cost in (("pareto_reactions", "reactions"), ("pareto_products", "total_products")):
         for row, front in zip(rows, pareto_front(rows, "accuracy", cost)):
             row[key] = front
     ref = task.reference
     for row in rows:
         row["dominates_paper"] = ref is not None and dominates(row, ref.accuracy, ref.reactions)
-    networks = {c.name: from_dict(done[c.name]["network"]) for c in cands}
-    return SearchResult(rows, networks, time.perf_counter() - start)
+    networks = {c.name: from_dict(done[c.name]["network"]) for c in kept}
+    return SearchResult(rows, networks, time.perf_counter() - start, failed)
 
 
 @dataclass(frozen=True)
@@ -319,7 +339,8 @@ def _summary(
         "recipe": opts.recipe,
         "evaluation_set": ds.evaluation,
         "n_eval": ds.n_eval,
-        "candidates": len(rows),
+        "candidates": len(rows) + len(result.failed),
+        "failed": result.failed,
         "training": training,
         "paper": None if ref is None else vars(ref),
         "chosen": chosen,
