@@ -206,7 +206,7 @@ def search(
             out = future.result()
             done[out["failed"]["name"] if "failed" in out else out["row"]["name"]] = out
     failed = [done[c.name]["failed"] for c in cands if "failed" in done[c.name]]
-    if len(failed) == len(cands):
+    if failed and len(failed) == len(cands):
         raise DataError(f"every candidate failed; the first, {failed[0]['name']}: {failed[0]['error']}")
     kept = [c for c in cands if "row" in done[c.name]]
     rows = [done[c.name]["row"] for c in kept]
