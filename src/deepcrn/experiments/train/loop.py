@@ -19,10 +19,10 @@ from tqdm import tqdm
 from ...errors import DataError
 from ...network import Network, WeightKind
 from .layers import QuantLinear, QuantMLP, glorot_lr_scale
+from .losses import Loss, batch_loss
 from .polish import polish_network
 from .threads import one_thread
 
-Loss = Literal["hinge", "ce"]
 Keep = Literal["best", "last-best"]
 
 
@@ -90,16 +90,6 @@ class TrainResult:
     restart_scores: list[tuple[float, float]] = field(default_factory=list)
     chosen: int = 0
     polish: dict[str, float] | None = None
-
-
-def _loss(out: torch.Tensor, y: torch.Tensor, kind: Loss) -> torch.Tensor:
-    """Each copy's mean loss: ``out`` ``(copies, n, classes)``, ``y`` ``(copies, n)`` -> ``(copies,)``."""
-    if kind == "ce":
-        per = torch.nn.functional.cross_entropy(out.flatten(0, 1), y.flatten(), reduction="none")
-        return per.view(y.shape).mean(1)
-    target = -torch.ones_like(out)
-    target.scatter_(2, y.unsqueeze(2), 1.0)
-    return torch.clamp(1.0 - target * out, min=0.0).pow(2).mean((1, 2))
 
 
 def _accuracy(model: QuantMLP, x: torch.Tensor, y: torch.Tensor) -> list[float]:
@@ -258,7 +248,9 @@ def _train(
         for i in range(0, stop, bs):
             idx = order[:, i : i + bs]
             opt.zero_grad()
-            loss = _loss(model(xt[idx], [None if u is None else u[:, i : i + bs] for u in noise]), yt[idx], config.loss)
+            loss = batch_loss(
+                model(xt[idx], [None if u is None else u[:, i : i + bs] for u in noise]), yt[idx], config.loss
+            )
             if config.sparsity:
                 loss = loss + config.sparsity * _penalty(model)
             loss.sum().backward()  # the copies share no parameter: each gets its own loss's gradient

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -48,6 +49,7 @@ from tqdm import tqdm
 
 from ..._limits import MAX_AMOUNT
 from ...network import Network, WeightKind
+from .losses import batch_loss, check_loss
 from .threads import one_thread
 
 #: the bias shifts tried, as multiples of the spread (standard deviation) of the neuron's pre-activation
@@ -77,19 +79,8 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def _loss_fn(kind: str) -> LossFn:
     """Mean loss per candidate: outputs ``(c, n, k)``, labels ``(n,)`` -> ``(c,)`` (as training)."""
-
-    def hinge(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        target = -torch.ones_like(out[0])
-        target[torch.arange(len(y)), y] = 1.0
-        return torch.clamp(1.0 - target * out, min=0.0).pow(2).mean((1, 2))
-
-    def ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        picked = out[:, torch.arange(len(y)), y]
-        return (torch.logsumexp(out, 2) - picked).mean(1)
-
-    if kind not in ("hinge", "ce"):
-        raise ValueError(f"unknown loss {kind!r}; choose hinge or ce")
-    return ce if kind == "ce" else hinge
+    check_loss(kind)
+    return partial(batch_loss, kind=kind)
 
 
 class _State:
@@ -114,6 +105,11 @@ class _State:
     def penalty_change(self, layer: int, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
         """How the penalty changes when weights ``old`` of layer ``layer`` become ``new``."""
         return self.cost[layer] * (new.abs() - old.abs())
+
+    def scale(self, layer: int) -> float:
+        """``d_1 ... d_layer``: a layer's pre-activations are in units of ``1 / scale`` (what one unit
+        weight adds from unit inputs) and may reach ``MAX_AMOUNT / scale``."""
+        return math.prod(self.d[: layer + 1])
 
     def inputs(self, layer: int) -> torch.Tensor:
         """What layer ``layer`` reads: the data or the ReLU of the previous pre-activations."""
@@ -148,13 +144,13 @@ def _spread(state: _State, layer: int, unit: int) -> float:
     for size in (float(z.std()) if len(z) > 1 else 0.0, float(z.abs().max())):
         if math.isfinite(size) and size > 0:
             return size
-    return 1.0 / math.prod(state.d[: layer + 1])
+    return 1.0 / state.scale(layer)
 
 
 def _shifts(state: _State, layer: int, unit: int, spread: float) -> list[float]:
     """The bias shifts tried for one unit: the ladder times ``spread``, less those taking the
     bias past what a network may hold."""
-    limit = MAX_AMOUNT / math.prod(state.d[: layer + 1])
+    limit = MAX_AMOUNT / state.scale(layer)
     bias = float(state.b[layer][unit])
     return [
         step
